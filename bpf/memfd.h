@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Structures shared between memfd.bpf.c and the Java exporter, which mirrors
+ * each of them in src/main/java/io/memfdexporter/kernel. Every struct is laid
+ * out without implicit padding: padding bytes would become part of hash keys.
+ */
+#ifndef MEMFD_EXPORTER_H
+#define MEMFD_EXPORTER_H
+
+#define COMM_LEN 16
+
+/* memfd_create(2) flag bits the kernel defines (include/uapi/linux/memfd.h). */
+#define MFD_CLOEXEC        0x0001U
+#define MFD_ALLOW_SEALING  0x0002U
+#define MFD_HUGETLB        0x0004U
+#define MFD_NOEXEC_SEAL    0x0008U
+#define MFD_EXEC           0x0010U
+#define MFD_HUGE_SHIFT     26
+#define MFD_HUGE_MASK      0x3FU
+#define MFD_KNOWN_FLAGS    (MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | \
+                            MFD_NOEXEC_SEAL | MFD_EXEC | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))
+/*
+ * Key of calls_by_flags for any flags value with an undefined bit. It has
+ * undefined bits itself, so it can never collide with a well-formed value,
+ * and the map's key space is bounded: 2^11 well-formed values + this one.
+ */
+#define FLAGS_KEY_INVALID  0xFFFFFFFFU
+#define FLAGS_MAP_ENTRIES  4096
+
+/* calls_by_comm key: the calling thread's comm, NUL-padded. */
+struct comm_key {
+	char comm[COMM_LEN];
+};
+
+/* failures_by_comm key: comm and the positive errno memfd_create returned. */
+struct failure_key {
+	char comm[COMM_LEN];
+	__s32 err;
+};
+
+/*
+ * The single entry of the per-CPU totals map. Updating it cannot fail, so
+ *   sum(calls_by_comm) + unrecorded_comm         == calls
+ *   sum(calls_by_flags) + unrecorded_flags       == calls
+ *   sum(failures_by_comm) + unrecorded_failures  == failures
+ * hold exactly whatever happens to the hash maps.
+ */
+struct totals {
+	__u64 calls;
+	__u64 failures;
+	__u64 unrecorded_comm;
+	__u64 unrecorded_flags;
+	__u64 unrecorded_failures;
+};
+
+#endif /* MEMFD_EXPORTER_H */

@@ -1,0 +1,64 @@
+package io.memfdexporter;
+
+import java.util.logging.Logger;
+
+import io.memfdexporter.bpf.Native;
+import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.http.MetricsServer;
+import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.metrics.MemfdCollector;
+import io.memfdexporter.probe.MemfdProbe;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The composition root: attaches the probe, registers the collector and serves
+ * HTTP. Closing it stops serving, detaches the programs and closes every fd.
+ */
+public final class Exporter implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
+
+    private final MemfdProbe probe;
+    private final MetricsServer server;
+
+    /** Exporter settings; the CLI documents each. */
+    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms) {
+    }
+
+    private Exporter(MemfdProbe probe, MetricsServer server) {
+        this.probe = probe;
+        this.server = server;
+    }
+
+    /**
+     * @throws io.memfdexporter.bpf.BpfUnavailableException when the probe cannot be attached
+     * @throws io.memfdexporter.http.ListenException when the address cannot be bound
+     */
+    public static Exporter start(Config config) {
+        MemfdProbe probe = MemfdProbe.attach(config.maxComms());
+        try {
+            PrometheusRegistry registry = new PrometheusRegistry();
+            BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
+            registry.register(new MemfdCollector(probe::read, buildInfo));
+            MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
+                    probe::isAttached, buildInfo.version());
+            LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
+                    + ", metrics at " + config.telemetryPath());
+            return new Exporter(probe, server);
+        } catch (RuntimeException e) {
+            probe.close();
+            throw e;
+        }
+    }
+
+    /** The bound HTTP port. */
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        probe.close();
+        LOG.info("stopped: BPF programs detached");
+    }
+}

@@ -1,0 +1,131 @@
+package io.memfdexporter.bpf;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+/**
+ * Reads a loaded BPF map. Hash maps are read with {@code bpf_map_lookup_batch}:
+ * a few syscalls per scrape instead of two per key.
+ */
+public final class BpfMap {
+    /* The kernel refuses (ENOSPC) a batch smaller than one hash bucket; 256 avoids retries in practice. */
+    private static final int INITIAL_BATCH = 256;
+
+    private final Native nat;
+    private final String name;
+    private final int fd;
+    private final int keySize;
+    private final int valueSize;
+    private final int maxEntries;
+
+    BpfMap(Native nat, String name, int fd, int keySize, int valueSize, int maxEntries) {
+        this.nat = nat;
+        this.name = name;
+        this.fd = fd;
+        this.keySize = keySize;
+        this.valueSize = valueSize;
+        this.maxEntries = maxEntries;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int maxEntries() {
+        return maxEntries;
+    }
+
+    /** Receives one entry; both buffers are little-endian (host order) and valid only during the call. */
+    @FunctionalInterface
+    public interface EntryConsumer {
+        void accept(ByteBuffer key, ByteBuffer value);
+    }
+
+    /**
+     * Visits every entry of a hash map. Entries added or removed during the
+     * read may or may not be seen, as with any BPF map iteration.
+     *
+     * @return the number of entries visited
+     */
+    public int forEach(EntryConsumer consumer) {
+        jnr.ffi.Runtime runtime = nat.runtime();
+        LibBpf libbpf = nat.libbpf();
+        // Hash maps use a u32 bucket index as the batch token; key size covers other map types.
+        int tokenSize = Math.max(keySize, 8);
+        Pointer inBatch = Memory.allocateDirect(runtime, tokenSize, true);
+        Pointer outBatch = Memory.allocateDirect(runtime, tokenSize, true);
+        int batch = INITIAL_BATCH;
+        Pointer keys = Memory.allocateDirect(runtime, (long) batch * keySize);
+        Pointer values = Memory.allocateDirect(runtime, (long) batch * valueSize);
+        Pointer count = Memory.allocateDirect(runtime, Integer.BYTES, true); // __u32 *count: in and out
+        boolean first = true;
+        int visited = 0;
+        byte[] keyBytes = new byte[keySize];
+        byte[] valueBytes = new byte[valueSize];
+        ByteBuffer key = ByteBuffer.wrap(keyBytes).order(ByteOrder.nativeOrder());
+        ByteBuffer value = ByteBuffer.wrap(valueBytes).order(ByteOrder.nativeOrder());
+        while (true) {
+            count.putInt(0, batch);
+            int rc = libbpf.bpf_map_lookup_batch(fd, first ? null : inBatch, outBatch, keys, values, count, null);
+            if (rc == -Errnos.ENOSPC && count.getInt(0) == 0) {
+                batch *= 2;
+                keys = Memory.allocateDirect(runtime, (long) batch * keySize);
+                values = Memory.allocateDirect(runtime, (long) batch * valueSize);
+                continue;
+            }
+            if (rc < 0 && rc != -Errnos.ENOENT) {
+                throw new BpfException("reading map " + name, -rc);
+            }
+            // The last call returns ENOENT together with valid entries.
+            int n = count.getInt(0);
+            for (int i = 0; i < n; i++) {
+                keys.get((long) i * keySize, keyBytes, 0, keySize);
+                values.get((long) i * valueSize, valueBytes, 0, valueSize);
+                key.clear();
+                value.clear();
+                consumer.accept(key, value);
+            }
+            visited += n;
+            if (rc == -Errnos.ENOENT) {
+                return visited;
+            }
+            byte[] token = new byte[tokenSize];
+            outBatch.get(0, token, 0, tokenSize);
+            inBatch.put(0, token, 0, tokenSize);
+            first = false;
+        }
+    }
+
+    /**
+     * Looks up one key of a per-CPU map and returns each CPU's value (each
+     * padded to 8 bytes, as the kernel copies them), in host byte order.
+     */
+    public ByteBuffer lookupPerCpu(ByteBuffer keyBytes) {
+        jnr.ffi.Runtime runtime = nat.runtime();
+        int cpus = nat.libbpf().libbpf_num_possible_cpus();
+        if (cpus <= 0) {
+            throw new BpfException("counting possible CPUs", -cpus);
+        }
+        int stride = paddedValueSize();
+        Pointer key = Memory.allocateDirect(runtime, keySize, true);
+        byte[] keyArray = new byte[keySize];
+        keyBytes.duplicate().get(keyArray);
+        key.put(0, keyArray, 0, keySize);
+        Pointer values = Memory.allocateDirect(runtime, (long) cpus * stride, true);
+        int rc = nat.libbpf().bpf_map_lookup_elem(fd, key, values);
+        if (rc < 0) {
+            throw new BpfException("looking up map " + name, -rc);
+        }
+        byte[] out = new byte[cpus * stride];
+        values.get(0, out, 0, out.length);
+        return ByteBuffer.wrap(out).order(ByteOrder.nativeOrder());
+    }
+
+    /** Size of one CPU's value in a per-CPU lookup result. */
+    public int paddedValueSize() {
+        return (valueSize + 7) & ~7;
+    }
+}

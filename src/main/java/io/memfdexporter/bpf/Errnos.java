@@ -1,0 +1,39 @@
+package io.memfdexporter.bpf;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import jnr.constants.platform.linux.Errno;
+
+/** Linux errno numbers to names ("EPERM") and descriptions. */
+public final class Errnos {
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int ENOSPC = 28;
+
+    /* Aliases share a number (EWOULDBLOCK = EAGAIN): the first declared, the usual name, wins. */
+    private static final Map<Integer, Errno> BY_NUMBER = new HashMap<>();
+
+    static {
+        for (Errno errno : Errno.values()) {
+            if (errno.defined()) {
+                BY_NUMBER.putIfAbsent(errno.value(), errno);
+            }
+        }
+    }
+
+    private Errnos() {
+    }
+
+    /** The symbolic name, e.g. {@code EMFILE}, or {@code errno<N>} for a number Linux does not define. */
+    public static String name(int errno) {
+        Errno known = BY_NUMBER.get(errno);
+        return known == null ? "errno" + errno : known.name();
+    }
+
+    /** e.g. {@code EPERM (Operation not permitted)}. */
+    public static String describe(int errno) {
+        Errno known = BY_NUMBER.get(errno);
+        return known == null ? "errno " + errno : known.name() + " (" + known + ")";
+    }
+}

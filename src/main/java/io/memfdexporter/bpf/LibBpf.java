@@ -1,0 +1,58 @@
+package io.memfdexporter.bpf;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Delegate;
+import jnr.ffi.annotations.SaveError;
+import jnr.ffi.types.size_t;
+
+/**
+ * The subset of the system libbpf (libbpf.so.1) the exporter calls. libbpf 1.x
+ * conventions: pointer results are NULL with errno set (hence {@link SaveError});
+ * int results are {@code -errno}.
+ */
+public interface LibBpf {
+    @SaveError
+    Pointer bpf_object__open_mem(Pointer objBuf, @size_t long objBufSize, Pointer opts);
+
+    int bpf_object__load(Pointer obj);
+
+    void bpf_object__close(Pointer obj);
+
+    Pointer bpf_object__find_map_by_name(Pointer obj, String name);
+
+    Pointer bpf_object__find_program_by_name(Pointer obj, String name);
+
+    int bpf_map__set_max_entries(Pointer map, int maxEntries);
+
+    int bpf_map__max_entries(Pointer map);
+
+    int bpf_map__key_size(Pointer map);
+
+    int bpf_map__value_size(Pointer map);
+
+    int bpf_map__fd(Pointer map);
+
+    @SaveError
+    Pointer bpf_program__attach(Pointer prog);
+
+    int bpf_link__destroy(Pointer link);
+
+    int bpf_map_lookup_batch(int fd, Pointer inBatch, Pointer outBatch, Pointer keys, Pointer values,
+                             Pointer count, Pointer opts);
+
+    int bpf_map_lookup_elem(int fd, Pointer key, Pointer value);
+
+    int libbpf_num_possible_cpus();
+
+    int libbpf_major_version();
+
+    int libbpf_minor_version();
+
+    Pointer libbpf_set_print(PrintCallback callback);
+
+    /** {@code libbpf_print_fn_t}: a printf format and its {@code va_list}. */
+    interface PrintCallback {
+        @Delegate
+        int print(int level, String format, Pointer vaList);
+    }
+}

@@ -1,0 +1,16 @@
+package io.memfdexporter.bpf;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.SaveError;
+import jnr.ffi.types.size_t;
+
+/** The few libc functions the loader needs beside libbpf. */
+public interface LibC {
+    @SaveError
+    int mount(String source, String target, String fsType, long flags, Pointer data);
+
+    @SaveError
+    int umount2(String target, int flags);
+
+    int vsnprintf(Pointer buffer, @size_t long size, String format, Pointer vaList);
+}

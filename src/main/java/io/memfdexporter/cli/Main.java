@@ -1,0 +1,111 @@
+package io.memfdexporter.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.memfdexporter.Exporter;
+import io.memfdexporter.bpf.BpfUnavailableException;
+import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.http.ListenException;
+import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.probe.MemfdProbe;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** The {@code memfd_exporter} command line, in node_exporter's flag style. */
+@Command(name = "memfd_exporter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
+        footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
+                "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
+public final class Main implements Callable<Integer> {
+    static final int EXIT_STARTUP_FAILURE = 1;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--web.listen-address", paramLabel = "[HOST]:PORT", defaultValue = ":9822",
+            description = "Address on which to expose metrics and the web interface (default: ${DEFAULT-VALUE},"
+                    + " all interfaces; [::1]:9822 for IPv6).")
+    private String listenAddress;
+
+    @Option(names = "--web.telemetry-path", paramLabel = "PATH", defaultValue = "/metrics",
+            description = "Path under which to expose metrics (default: ${DEFAULT-VALUE}).")
+    private String telemetryPath;
+
+    @Option(names = "--log.level", paramLabel = "LEVEL", defaultValue = "info",
+            description = "Only log messages with the given severity or above: ${COMPLETION-CANDIDATES}"
+                    + " (default: ${DEFAULT-VALUE}). debug includes libbpf's log.")
+    private LogLevel logLevel;
+
+    @Option(names = "--bpf.max-comms", paramLabel = "N", defaultValue = "" + MemfdProbe.DEFAULT_MAX_COMMS,
+            description = "Capacity of the kernel's per-comm maps (calls and failures); calls from comms beyond it"
+                    + " are counted in memfd_create_unrecorded_total (default: ${DEFAULT-VALUE}, at most "
+                    + MemfdProbe.MAX_MAX_COMMS + ").")
+    private int maxComms;
+
+    public static void main(String[] args) {
+        System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
+        System.exit(execute(args));
+    }
+
+    /** Runs the command; returns only on a failure to start, or when the exporter was stopped. */
+    static int execute(String[] args) {
+        CommandLine commandLine = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        return commandLine.execute(args);
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Exporter.Config config = config();
+        LogSetup.configure(logLevel);
+        PrintWriter err = spec.commandLine().getErr();
+        Exporter exporter;
+        try {
+            exporter = Exporter.start(config);
+        } catch (BpfUnavailableException | ListenException e) {
+            err.println("memfd_exporter: " + e.getMessage());
+            err.flush();
+            return EXIT_STARTUP_FAILURE;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            exporter.close();
+            stopped.countDown();
+        }, "shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    /** Validates the flags; a bad value is a usage error (exit 2), reported before anything is attached. */
+    Exporter.Config config() {
+        ListenAddress address;
+        try {
+            address = ListenAddress.parse(listenAddress);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--web.listen-address: " + e.getMessage());
+        }
+        if (!telemetryPath.startsWith("/") || telemetryPath.equals("/") || telemetryPath.equals("/-/healthy")) {
+            throw new ParameterException(spec.commandLine(), "--web.telemetry-path must start with / and must not be"
+                    + " / or /-/healthy, got '" + telemetryPath + "'");
+        }
+        if (maxComms < 1 || maxComms > MemfdProbe.MAX_MAX_COMMS) {
+            throw new ParameterException(spec.commandLine(), "--bpf.max-comms must be in 1.." + MemfdProbe.MAX_MAX_COMMS
+                    + ", got " + maxComms);
+        }
+        return new Exporter.Config(address, telemetryPath, maxComms);
+    }
+
+    /** {@code --version}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"memfd_exporter " + BuildInfo.exporterVersion() + " (Java " + System.getProperty("java.version") + ")"};
+        }
+    }
+}

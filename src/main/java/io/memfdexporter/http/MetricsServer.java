@@ -1,0 +1,132 @@
+package io.memfdexporter.http;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The exporter's HTTP side: the metrics path (Prometheus text, OpenMetrics or
+ * protobuf, as the Accept header asks), a landing page at {@code /} and
+ * {@code /-/healthy}. Scrapes read BPF maps, so they run on worker threads,
+ * never on the event loop.
+ */
+public final class MetricsServer implements AutoCloseable {
+    public static final String HEALTH_PATH = "/-/healthy";
+    private static final Logger LOG = Logger.getLogger(MetricsServer.class.getName());
+    private static final long STARTUP_TIMEOUT_SECONDS = 30;
+
+    private final Vertx vertx;
+    private final HttpServer server;
+
+    private MetricsServer(Vertx vertx, HttpServer server) {
+        this.vertx = vertx;
+        this.server = server;
+    }
+
+    /**
+     * Starts listening.
+     *
+     * @param healthy whether the exporter still counts (its BPF programs are attached)
+     * @throws ListenException when the address cannot be bound
+     */
+    public static MetricsServer start(ListenAddress address, String telemetryPath, PrometheusRegistry registry,
+                                      BooleanSupplier healthy, String landingPageVersion) {
+        Vertx vertx = Vertx.vertx();
+        ExpositionFormats formats = ExpositionFormats.init();
+        Router router = Router.router(vertx);
+        router.get(telemetryPath).handler(ctx -> scrape(vertx, ctx, registry, formats));
+        router.get("/").handler(ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+                .end(LandingPage.html(landingPageVersion, telemetryPath)));
+        router.get(HEALTH_PATH).handler(ctx -> {
+            boolean ok = healthy.getAsBoolean();
+            ctx.response().setStatusCode(ok ? 200 : 503)
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .end(ok ? "Healthy\n" : "Unhealthy: BPF programs are not attached\n");
+        });
+        HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
+        try {
+            HttpServer server = vertx.createHttpServer(options).requestHandler(router)
+                    .listen(address.port(), address.host())
+                    .toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            return new MetricsServer(vertx, server);
+        } catch (ExecutionException e) {
+            closeQuietly(vertx);
+            throw new ListenException("cannot listen on " + address + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException | TimeoutException e) {
+            closeQuietly(vertx);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new ListenException("cannot listen on " + address + ": " + e, e);
+        }
+    }
+
+    private static void scrape(Vertx vertx, RoutingContext ctx, PrometheusRegistry registry, ExpositionFormats formats) {
+        String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
+        List<String> names = ctx.queryParam("name[]");
+        vertx.executeBlocking(() -> {
+            MetricSnapshots snapshots = names.isEmpty() ? registry.scrape() : registry.scrape(new HashSet<>(names)::contains);
+            ExpositionFormatWriter writer = formats.findWriter(accept);
+            ByteArrayOutputStream body = new ByteArrayOutputStream(16 * 1024);
+            try {
+                writer.write(body, snapshots);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return new Exposition(writer.getContentType(), body.toByteArray());
+        }, false).onComplete(result -> {
+            if (result.succeeded()) {
+                ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, result.result().contentType())
+                        .end(Buffer.buffer(result.result().body()));
+            } else {
+                LOG.log(Level.WARNING, "scrape failed", result.cause());
+                ctx.response().setStatusCode(500).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                        .end("scrape failed: " + result.cause() + "\n");
+            }
+        });
+    }
+
+    private record Exposition(String contentType, byte[] body) {
+    }
+
+    /** The port actually bound (useful when started on port 0). */
+    public int port() {
+        return server.actualPort();
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(vertx);
+    }
+
+    private static void closeQuietly(Vertx vertx) {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(Level.WARNING, "closing the HTTP server failed", e);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.memfdexporter.probe;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the probe's maps held at one read. The hash maps are read one
+ * after the other while the kernel keeps counting, so sums across maps agree
+ * with {@link #totals()} exactly only when no call happened during the read.
+ */
+public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
+                          Map<FailureKey, Long> failures, Totals totals, List<MapFill> fill) {
+    public MemfdCounts {
+        callsByComm = Map.copyOf(callsByComm);
+        callsByFlags = Map.copyOf(callsByFlags);
+        failures = Map.copyOf(failures);
+        fill = List.copyOf(fill);
+    }
+}

@@ -1,0 +1,133 @@
+package io.memfdexporter.probe;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+import io.memfdexporter.bpf.BpfException;
+import io.memfdexporter.bpf.BpfLink;
+import io.memfdexporter.bpf.BpfMap;
+import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfUnavailableException;
+import io.memfdexporter.bpf.Capabilities;
+import io.memfdexporter.bpf.Errnos;
+import io.memfdexporter.bpf.LibbpfLogging;
+import io.memfdexporter.bpf.Native;
+import io.memfdexporter.bpf.Tracefs;
+
+/**
+ * bpf/memfd.bpf.c, loaded from the jar and attached to the memfd_create
+ * tracepoints. Closing it detaches the programs and frees the maps.
+ */
+public final class MemfdProbe implements AutoCloseable {
+    public static final int DEFAULT_MAX_COMMS = 10240;
+    public static final int MAX_MAX_COMMS = 1 << 20;
+    static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
+    static final String[] PROGRAMS = {"sys_enter_memfd_create", "sys_exit_memfd_create"};
+    private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
+
+    private final BpfObject object;
+    private final List<BpfLink> links;
+    private final BpfMap callsByComm;
+    private final BpfMap callsByFlags;
+    private final BpfMap failuresByComm;
+    private final BpfMap totals;
+
+    private MemfdProbe(BpfObject object, List<BpfLink> links) {
+        this.object = object;
+        this.links = links;
+        this.callsByComm = object.map("calls_by_comm");
+        this.callsByFlags = object.map("calls_by_flags");
+        this.failuresByComm = object.map("failures_by_comm");
+        this.totals = object.map("totals");
+    }
+
+    /**
+     * Loads and attaches the probe.
+     *
+     * @param maxComms capacity of the per-comm maps (calls and failures)
+     * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
+     */
+    public static MemfdProbe attach(int maxComms) {
+        if (maxComms < 1 || maxComms > MAX_MAX_COMMS) {
+            throw new IllegalArgumentException("maxComms must be in [1, " + MAX_MAX_COMMS + "], got " + maxComms);
+        }
+        Capabilities.ofThisProcess().requireTracing();
+        Native nat = Native.get();
+        LibbpfLogging.install(nat);
+        BpfObject object = BpfObject.open(nat, readObject(), "memfd");
+        try {
+            object.setMaxEntries("calls_by_comm", maxComms);
+            object.setMaxEntries("failures_by_comm", maxComms);
+            load(object);
+            List<BpfLink> links;
+            try (Tracefs tracefs = Tracefs.ensureMounted(nat)) {
+                for (String program : PROGRAMS) {
+                    tracefs.requireTracepoint("syscalls", program);
+                }
+                links = List.of(object.attach(PROGRAMS[0]), object.attach(PROGRAMS[1]));
+            }
+            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create (libbpf " + nat.libbpfVersion()
+                    + ", per-comm map capacity " + maxComms + ")");
+            return new MemfdProbe(object, links);
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    private static void load(BpfObject object) {
+        try {
+            object.load();
+        } catch (BpfException e) {
+            if (e.errno() == Errnos.EPERM) {
+                throw new BpfUnavailableException("the kernel refused to load the BPF program (EPERM): the process"
+                        + " needs CAP_BPF and CAP_PERFMON, and kernel lockdown or a seccomp/LSM policy must allow bpf()");
+            }
+            throw new BpfUnavailableException(e.getMessage() + " (run with --log.level=debug for libbpf's log)");
+        }
+    }
+
+    private static byte[] readObject() {
+        try (InputStream in = MemfdProbe.class.getResourceAsStream(OBJECT_RESOURCE)) {
+            if (in == null) {
+                throw new BpfUnavailableException("the BPF object " + OBJECT_RESOURCE
+                        + " is missing from the classpath: build with 'mvn package' (needs clang and libbpf-dev)");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new BpfUnavailableException("cannot read the BPF object " + OBJECT_RESOURCE + ": " + e.getMessage());
+        }
+    }
+
+    /** True while every program is attached. */
+    public boolean isAttached() {
+        return links.stream().allMatch(BpfLink::isAttached);
+    }
+
+    /** Reads every map. */
+    public MemfdCounts read() {
+        Map<CommKey, Long> calls = new HashMap<>();
+        int commEntries = callsByComm.forEach((key, value) -> calls.put(CommKey.read(key), value.getLong()));
+        Map<Integer, Long> flags = new HashMap<>();
+        int flagEntries = callsByFlags.forEach((key, value) -> flags.put(key.getInt(), value.getLong()));
+        Map<FailureKey, Long> failures = new HashMap<>();
+        int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
+        ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
+        Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
+        return new MemfdCounts(calls, flags, failures, sum, List.of(
+                new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
+                new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
+                new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries())));
+    }
+
+    @Override
+    public void close() {
+        object.close();
+    }
+}
