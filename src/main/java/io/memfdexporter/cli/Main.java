@@ -51,13 +51,12 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
-        System.exit(execute(args));
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Runs the command; returns only on a failure to start, or when the exporter was stopped. */
-    static int execute(String[] args) {
-        CommandLine commandLine = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
-        return commandLine.execute(args);
+    static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).setOut(out).setErr(err).execute(args);
     }
 
     @Override

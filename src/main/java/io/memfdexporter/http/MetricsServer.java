@@ -3,7 +3,6 @@ package io.memfdexporter.http;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +13,7 @@ import java.util.logging.Logger;
 
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.MetricNameFilter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.vertx.core.Vertx;
@@ -86,7 +86,9 @@ public final class MetricsServer implements AutoCloseable {
         String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
         List<String> names = ctx.queryParam("name[]");
         vertx.executeBlocking(() -> {
-            MetricSnapshots snapshots = names.isEmpty() ? registry.scrape() : registry.scrape(new HashSet<>(names)::contains);
+            // name[]=... as in client_java's own exporters; names match with or without _total/_info.
+            MetricSnapshots snapshots = names.isEmpty() ? registry.scrape()
+                    : registry.scrape(MetricNameFilter.builder().nameMustBeEqualTo(names).build());
             ExpositionFormatWriter writer = formats.findWriter(accept);
             ByteArrayOutputStream body = new ByteArrayOutputStream(16 * 1024);
             try {

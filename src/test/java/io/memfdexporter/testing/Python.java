@@ -1,0 +1,75 @@
+package io.memfdexporter.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs python3 as a separate process whose comm is a chosen name: the kernel
+ * names a process after the file it executed, so python3 is run through a
+ * symlink with that name. (python3 on PATH may be a wrapper script, so the
+ * symlink points at the real interpreter.)
+ */
+public final class Python {
+    private static Path interpreter;
+
+    private final String comm;
+
+    private Python(String comm) {
+        this.comm = comm;
+    }
+
+    public static Python named(String comm) {
+        return new Python(comm);
+    }
+
+    public String comm() {
+        return comm;
+    }
+
+    public record Result(String stdout, String stderr) {
+    }
+
+    /** Runs a script to completion (reaped, 60 s at most); fails the test when it exits non-zero. */
+    public Result run(String script) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("mfdpy");
+        Path link = dir.resolve(comm);
+        try {
+            Files.createSymbolicLink(link, interpreter());
+            return exec(link.toString(), "-c", script);
+        } finally {
+            Files.deleteIfExists(link);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static synchronized Path interpreter() throws IOException, InterruptedException {
+        if (interpreter == null) {
+            Result where = exec("python3", "-c", "import os, sys; print(os.path.realpath(sys.executable))");
+            interpreter = Path.of(where.stdout().strip());
+        }
+        return interpreter;
+    }
+
+    private static Result exec(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        try {
+            // Small outputs only: read after exit is safe below the pipe buffer size.
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                throw new AssertionError(String.join(" ", command) + " did not finish in 60 s");
+            }
+            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
+                throw new AssertionError(command[0] + " exited " + process.exitValue() + ": " + err);
+            }
+            return new Result(out, err);
+        } finally {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+}
