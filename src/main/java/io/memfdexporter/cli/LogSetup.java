@@ -9,6 +9,9 @@ import java.util.logging.Logger;
 
 /** One logfmt line per message on stderr, like Prometheus' own exporters. */
 final class LogSetup {
+    /* java.util.logging holds loggers weakly: a level set on an unreferenced logger can be lost. */
+    private static final Logger NETTY = Logger.getLogger("io.netty");
+
     private LogSetup() {
     }
 
@@ -23,7 +26,7 @@ final class LogSetup {
         root.addHandler(handler);
         root.setLevel(threshold.level);
         // Netty's debug output says nothing an exporter user needs.
-        Logger.getLogger("io.netty").setLevel(threshold.level.intValue() < Level.INFO.intValue() ? Level.INFO : threshold.level);
+        NETTY.setLevel(threshold.level.intValue() < Level.INFO.intValue() ? Level.INFO : threshold.level);
     }
 
     static final class LogfmtFormatter extends Formatter {

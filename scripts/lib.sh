@@ -1,0 +1,33 @@
+# Shared by run.sh and test.sh: become root, then install what is missing.
+# shellcheck shell=bash
+
+# Re-executes the calling script as root (through sudo when needed), keeping
+# MEMFD_EXPORTER_REQUIRE_BPF so CI's "no skipped kernel tests" survives sudo.
+ensure_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      exec sudo --preserve-env=MEMFD_EXPORTER_REQUIRE_BPF,JAVA_HOME "$0" "$@"
+    fi
+    echo "$(basename "$0"): must run as root (loading BPF programs needs CAP_BPF and CAP_PERFMON), and sudo is not installed" >&2
+    exit 1
+  fi
+}
+
+# Debian 12 / Ubuntu 22.04+ package names. Installs only what is missing, so a
+# prepared machine never touches the network.
+install_missing_packages() {
+  local wanted=(openjdk-17-jdk-headless maven clang gcc libbpf-dev libbpf1 python3 util-linux curl)
+  local missing=()
+  for package in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+      echo "$(basename "$0"): missing ${missing[*]} and no apt-get: install a JDK 17, Maven, clang, gcc, libbpf (>= 1.0, with headers) and python3" >&2
+      exit 1
+    fi
+    echo "installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}

@@ -1,0 +1,56 @@
+package io.memfdexporter.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** Flag handling that needs no kernel: usage errors are exit 2 and say what is wrong. */
+class MainTest {
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--web.listen-address=nohost | has no port",
+        "--web.listen-address=:99999 | outside 0-65535",
+        "--web.listen-address=::1:9822 | brackets",
+        "--web.telemetry-path=metrics | must start with /",
+        "--web.telemetry-path=/ | must not be",
+        "--bpf.max-comms=0 | must be in 1..1048576",
+        "--bpf.max-comms=many | Invalid value",
+        "--log.level=loud | Invalid value",
+        "--no-such-flag | Unknown option",
+    })
+    void rejectsBadFlagsWithUsageError(String flag, String message) {
+        Run run = run(flag);
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains(message), run.err());
+    }
+
+    @Test
+    void printsVersionAndHelp() {
+        Run version = run("--version");
+        assertEquals(0, version.exitCode());
+        assertTrue(version.out().startsWith("memfd_exporter "), version.out());
+
+        Run help = run("--help");
+        assertEquals(0, help.exitCode());
+        for (String flag : new String[] {"--web.listen-address", "--web.telemetry-path", "--log.level", "--bpf.max-comms"}) {
+            assertTrue(help.out().contains(flag), flag);
+        }
+        assertTrue(help.out().contains("default: :9822"), help.out());
+    }
+}

@@ -1,0 +1,85 @@
+package io.memfdexporter.cli;
+
+import static io.memfdexporter.testing.CommThreads.calls;
+import static io.memfdexporter.testing.CommThreads.uniqueComm;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.memfdexporter.testing.ChildExporter;
+import io.memfdexporter.testing.CommThreads;
+import io.memfdexporter.testing.Exposition;
+import io.memfdexporter.testing.Http;
+import io.memfdexporter.testing.RequiresBpf;
+import io.memfdexporter.testing.TestLibC;
+
+/**
+ * How the real command starts and stops on a real kernel: one clear line and
+ * exit 1 for each startup failure; tracefs mounted only for the attach; a
+ * clean stop on SIGTERM. Child exporters run in private mount namespaces, so
+ * the host's mounts are never touched.
+ */
+@ExtendWith(RequiresBpf.class)
+class StartupFailureKernelTest {
+
+    @Test
+    void aPortInUseIsOneLineAndExitOne() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            MainTest.Run run = MainTest.run("--web.listen-address=127.0.0.1:" + taken.getLocalPort());
+            assertEquals(1, run.exitCode());
+            assertEquals("memfd_exporter: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use\n",
+                    run.err());
+        }
+    }
+
+    @Test
+    void missingCapabilitiesAreOneLineAndExitOne() throws Exception {
+        ChildExporter.Exit exit = ChildExporter.runToExit(
+                List.of("setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin", "--inh-caps=-all"),
+                "--web.listen-address=127.0.0.1:0");
+        assertEquals(1, exit.code(), exit.stderr());
+        assertEquals(List.of("memfd_exporter: missing capabilities CAP_BPF, CAP_PERFMON: run as root, or grant CAP_BPF and"
+                + " CAP_PERFMON (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON; docker: --cap-add BPF --cap-add PERFMON)"),
+                exit.stderrLines());
+    }
+
+    @Test
+    void unmountableTracefsIsOneLineAndExitOne() throws Exception {
+        ChildExporter.Exit exit = ChildExporter.runToExit(ChildExporter.withoutTracefs(
+                List.of("setpriv", "--bounding-set=-sys_admin", "--inh-caps=-all")), "--web.listen-address=127.0.0.1:0");
+        assertEquals(1, exit.code(), exit.stderr());
+        assertEquals(List.of("memfd_exporter: tracefs is not mounted at /sys/kernel/tracing and mounting it failed with"
+                + " EPERM (Operation not permitted): run 'mount -t tracefs nodev /sys/kernel/tracing' as root"
+                + " (containers: bind-mount the host's /sys/kernel/tracing)"), exit.stderrLines());
+    }
+
+    @Test
+    void mountsTracefsOnlyToAttachThenCountsAndStopsCleanlyOnSigterm() throws Exception {
+        try (ChildExporter child = ChildExporter.start(ChildExporter.withoutTracefs(List.of()),
+                "--web.listen-address=127.0.0.1:0", "--log.level=debug")) {
+            String log = child.stderrSoFar();
+            assertTrue(log.contains("mounted tracefs at /sys/kernel/tracing"), log);
+            assertTrue(log.contains("unmounted tracefs at /sys/kernel/tracing"), log);
+            String mountinfo = Files.readString(Path.of("/proc", Long.toString(child.pid()), "mountinfo"));
+            assertFalse(mountinfo.contains(" - tracefs "), "tracefs is unmounted again in the child's namespace");
+
+            String comm = uniqueComm("mfdchild");
+            CommThreads.runAs(comm, calls(42, TestLibC.MFD_CLOEXEC));
+            Exposition metrics = Http.scrape(child.port());
+            assertEquals(42, metrics.value("memfd_create_calls_total", "comm", comm));
+
+            ChildExporter.Exit exit = child.terminate();
+            assertEquals(143, exit.code(), "killed by SIGTERM after running its shutdown hook");
+            assertTrue(exit.stderr().contains("stopped: BPF programs detached"), exit.stderr());
+        }
+    }
+}

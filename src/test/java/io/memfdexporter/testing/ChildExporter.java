@@ -1,0 +1,136 @@
+package io.memfdexporter.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The real {@code memfd_exporter} command in a child JVM (this test run's
+ * classpath), optionally behind a wrapper such as setpriv. Always reaped.
+ */
+public final class ChildExporter implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+:(\\d+),");
+    private static final long TIMEOUT_SECONDS = 60;
+
+    private final Process process;
+    private final StringBuffer stderr = new StringBuffer();
+    private final Thread stderrReader;
+    private int port = -1;
+
+    private ChildExporter(Process process) {
+        this.process = process;
+        this.stderrReader = new Thread(() -> {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    stderr.append(line).append('\n');
+                }
+            } catch (IOException e) {
+                stderr.append("[reading stderr failed: ").append(e).append("]\n");
+            }
+        }, "child-exporter-stderr");
+        stderrReader.setDaemon(true);
+        stderrReader.start();
+    }
+
+    public record Exit(int code, String stderr) {
+        public List<String> stderrLines() {
+            return stderr.isEmpty() ? List.of() : Arrays.asList(stderr.split("\n"));
+        }
+    }
+
+    /**
+     * Wraps a command so it runs in a private mount namespace without tracefs
+     * (nor debugfs, where libbpf would look first).
+     */
+    public static List<String> withoutTracefs(List<String> then) {
+        List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec \"$@\"", "sh"));
+        command.addAll(then);
+        return command;
+    }
+
+    private static Process launch(List<String> wrapper, String... args) throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("io.memfdexporter.cli.Main");
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /** Runs an exporter that is expected to fail at startup, and returns how it exited. */
+    public static Exit runToExit(List<String> wrapper, String... args) throws IOException, InterruptedException {
+        try (ChildExporter child = new ChildExporter(launch(wrapper, args))) {
+            if (!child.process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                throw new AssertionError("the exporter did not exit; stderr: " + child.stderr);
+            }
+            child.stderrReader.join(TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS));
+            return new Exit(child.process.exitValue(), child.stderr.toString());
+        }
+    }
+
+    /** Starts an exporter and waits until it listens. */
+    public static ChildExporter start(List<String> wrapper, String... args) throws IOException, InterruptedException {
+        ChildExporter child = new ChildExporter(launch(wrapper, args));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+        while (System.nanoTime() < deadline) {
+            Matcher listening = LISTENING.matcher(child.stderr);
+            if (listening.find()) {
+                child.port = Integer.parseInt(listening.group(1));
+                return child;
+            }
+            if (!child.process.isAlive()) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        child.close();
+        throw new AssertionError("the exporter did not start listening; stderr: " + child.stderr);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public String stderrSoFar() {
+        return stderr.toString();
+    }
+
+    /** Sends SIGTERM and waits for the exit. */
+    public Exit terminate() throws InterruptedException {
+        // Process.destroy() would also close our end of stderr and lose the last lines.
+        process.toHandle().destroy();
+        if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            throw new AssertionError("the exporter ignored SIGTERM; stderr: " + stderr);
+        }
+        stderrReader.join(TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS));
+        return new Exit(process.exitValue(), stderr.toString());
+    }
+
+    /** Kills the child if it still runs, and reaps it. */
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+        }
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
