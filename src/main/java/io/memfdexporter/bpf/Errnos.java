@@ -2,6 +2,7 @@ package io.memfdexporter.bpf;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 import jnr.constants.platform.linux.Errno;
 
@@ -11,12 +12,13 @@ public final class Errnos {
     public static final int ENOENT = 2;
     public static final int ENOSPC = 28;
 
-    /* Aliases share a number (EWOULDBLOCK = EAGAIN): the first declared, the usual name, wins. */
+    /* Linux aliases that share a number with the name strace and glibc print. */
+    private static final Set<String> ALIASES = Set.of("EWOULDBLOCK", "EDEADLOCK", "ENOTSUP");
     private static final Map<Integer, Errno> BY_NUMBER = new HashMap<>();
 
     static {
         for (Errno errno : Errno.values()) {
-            if (errno.defined()) {
+            if (errno.defined() && !ALIASES.contains(errno.name())) {
                 BY_NUMBER.putIfAbsent(errno.value(), errno);
             }
         }

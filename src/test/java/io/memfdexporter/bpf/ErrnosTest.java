@@ -13,7 +13,9 @@ class ErrnosTest {
         assertEquals("ENOMEM", Errnos.name(12));
         assertEquals("EACCES", Errnos.name(13));
         assertEquals("EFAULT", Errnos.name(14));
-        assertEquals("EAGAIN", Errnos.name(11), "the usual name of an aliased number");
+        assertEquals("EAGAIN", Errnos.name(11), "not its alias EWOULDBLOCK");
+        assertEquals("EDEADLK", Errnos.name(35), "not its alias EDEADLOCK");
+        assertEquals("EOPNOTSUPP", Errnos.name(95), "not its alias ENOTSUP");
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.memfdexporter.testing.ChildExporter;
 import io.memfdexporter.testing.CommThreads;
@@ -60,6 +61,43 @@ class StartupFailureKernelTest {
         assertEquals(List.of("memfd_exporter: tracefs is not mounted at /sys/kernel/tracing and mounting it failed with"
                 + " EPERM (Operation not permitted): run 'mount -t tracefs nodev /sys/kernel/tracing' as root"
                 + " (containers: bind-mount the host's /sys/kernel/tracing)"), exit.stderrLines());
+    }
+
+    @Test
+    void aMissingLibbpfIsOneLineAndExitOne() throws Exception {
+        Path libbpf = realLibbpf();
+        ChildExporter.Exit exit = ChildExporter.runToExit(ChildExporter.inPrivateMountNamespace(
+                "mount --bind /dev/null " + libbpf, List.of()), "--web.listen-address=127.0.0.1:0");
+        assertEquals(1, exit.code(), exit.stderr());
+        assertEquals(1, exit.stderrLines().size(), exit.stderr());
+        assertTrue(exit.stderr().startsWith("memfd_exporter: libbpf.so.1 could not be loaded ("), exit.stderr());
+        assertTrue(exit.stderr().endsWith("): install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1)\n"), exit.stderr());
+    }
+
+    @Test
+    void aLibbpfOlderThanOneIsOneLineAndExitOne(@TempDir Path dir) throws Exception {
+        // A stand-in library that reports version 0.8, bind-mounted over the real one in a private namespace.
+        Path source = Files.writeString(dir.resolve("old.c"),
+                "int libbpf_major_version(void) { return 0; }\nint libbpf_minor_version(void) { return 8; }\n");
+        Path library = dir.resolve("libbpf.so");
+        Process gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-o", library.toString(), source.toString())
+                .inheritIO().start();
+        assertEquals(0, gcc.waitFor());
+        ChildExporter.Exit exit = ChildExporter.runToExit(ChildExporter.inPrivateMountNamespace(
+                "mount --bind " + library + " " + realLibbpf(), List.of()), "--web.listen-address=127.0.0.1:0");
+        assertEquals(1, exit.code(), exit.stderr());
+        assertEquals(List.of("memfd_exporter: the system libbpf is 0.8; libbpf >= 1.0 is required"
+                + " (Debian/Ubuntu: apt-get install libbpf1)"), exit.stderrLines());
+    }
+
+    /** The file behind libbpf.so.1, found as the dynamic linker finds it. */
+    private static Path realLibbpf() throws Exception {
+        Process ldconfig = new ProcessBuilder("ldconfig", "-p").start();
+        String cache = new String(ldconfig.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, ldconfig.waitFor());
+        java.util.regex.Matcher match = java.util.regex.Pattern.compile("libbpf\\.so\\.1 \\(libc6,x86-64\\) => (\\S+)").matcher(cache);
+        assertTrue(match.find(), "libbpf.so.1 is in the linker cache");
+        return Path.of(match.group(1)).toRealPath();
     }
 
     @Test

@@ -51,8 +51,18 @@ public final class ChildExporter implements AutoCloseable {
      * (nor debugfs, where libbpf would look first).
      */
     public static List<String> withoutTracefs(List<String> then) {
+        return inPrivateMountNamespace(
+                "umount /sys/kernel/tracing 2>/dev/null || true; umount /sys/kernel/debug 2>/dev/null || true", then);
+    }
+
+    /**
+     * Wraps a command so it runs in a private mount namespace prepared by a
+     * shell snippet: whatever it mounts or unmounts is invisible to the host
+     * and gone when the child exits.
+     */
+    public static List<String> inPrivateMountNamespace(String setup, List<String> then) {
         List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec \"$@\"", "sh"));
+                "set -e; " + setup + "; exec \"$@\"", "sh"));
         command.addAll(then);
         return command;
     }

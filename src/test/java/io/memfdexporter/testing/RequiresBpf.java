@@ -3,8 +3,9 @@ package io.memfdexporter.testing;
 import java.util.List;
 
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import io.memfdexporter.bpf.BpfUnavailableException;
@@ -16,19 +17,31 @@ import io.memfdexporter.bpf.Native;
  * reason, where this process may not use BPF, unless
  * {@code MEMFD_EXPORTER_REQUIRE_BPF=1} (set by CI), which turns the skip into a failure.
  */
-public final class RequiresBpf implements BeforeAllCallback {
+public final class RequiresBpf implements ExecutionCondition, BeforeAllCallback {
     public static final String REQUIRE_ENV = "MEMFD_EXPORTER_REQUIRE_BPF";
 
+    private static boolean required() {
+        return "1".equals(System.getenv(REQUIRE_ENV));
+    }
+
+    /** Skips each test, reporting why, where BPF is unavailable and not required. */
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        String reason = unavailableReason();
+        if (reason == null || required()) {
+            return ConditionEvaluationResult.enabled("BPF is available or required");
+        }
+        return ConditionEvaluationResult.disabled("kernel test skipped: " + reason + " (run as root; set "
+                + REQUIRE_ENV + "=1 to fail instead)");
+    }
+
+    /** Fails the class where BPF is required but unavailable. */
     @Override
     public void beforeAll(ExtensionContext context) {
         String reason = unavailableReason();
-        if (reason == null) {
-            return;
-        }
-        if ("1".equals(System.getenv(REQUIRE_ENV))) {
+        if (reason != null && required()) {
             Assertions.fail(REQUIRE_ENV + "=1 but the kernel tests cannot run: " + reason);
         }
-        Assumptions.abort("kernel test skipped: " + reason + " (run as root; set " + REQUIRE_ENV + "=1 to fail instead)");
     }
 
     private static String unavailableReason() {
