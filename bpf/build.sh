@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Compiles memfd.bpf.c into a CO-RE BPF object. Called by the Maven build
-# (generate-resources); usage: build.sh CLANG OUTPUT.o
+# Compiles every bpf/*.bpf.c into a CO-RE BPF object NAME.bpf.o. Called by the
+# Maven build (generate-resources); usage: build.sh CLANG OUTPUT_DIR
 set -euo pipefail
 clang=${1:-clang}
-out=${2:?usage: build.sh CLANG OUTPUT.o}
+out=${2:?usage: build.sh CLANG OUTPUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v "$clang" >/dev/null 2>&1; then
@@ -22,7 +22,10 @@ esac
 # <linux/types.h> pulls <asm/types.h>, which lives under the multiarch include dir.
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
 
-mkdir -p "$(dirname "$out")"
-"$clang" -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_${arch} \
-  -idirafter "/usr/include/${multiarch}" \
-  -c "$here/memfd.bpf.c" -o "$out"
+mkdir -p "$out"
+for source in "$here"/*.bpf.c; do
+  # -mcpu=v3: atomic compare-and-swap and 32-bit jumps (kernel >= 5.12).
+  "$clang" -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_${arch} \
+    -idirafter "/usr/include/${multiarch}" \
+    -c "$source" -o "$out/$(basename "$source" .c).o"
+done

@@ -4,14 +4,12 @@
  * failures per comm and errno. Nothing is ever lost silently: what a full
  * hash map cannot hold is counted in the per-CPU totals (see memfd.h).
  */
-#include <stdbool.h>
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "tracepoint.h"
 #include "memfd.h"
-
-#define EEXIST 17
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,30 +41,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct totals);
 } totals SEC(".maps");
-
-/*
- * Adds one to map[key], creating the entry when absent. Returns false only
- * when the entry could not be created (the map is full).
- */
-static __always_inline bool increment(void *map, const void *key)
-{
-	__u64 one = 1, *count;
-
-	count = bpf_map_lookup_elem(map, key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return true;
-	}
-	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
-		return true;
-	/* Another CPU created the entry between our lookup and update. */
-	count = bpf_map_lookup_elem(map, key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-		return true;
-	}
-	return false;
-}
 
 static __always_inline struct totals *this_cpu_totals(void)
 {

@@ -53,4 +53,16 @@ struct totals {
 	__u64 unrecorded_failures;
 };
 
+/*
+ * A histogram of non-negative integers with power-of-two buckets: slot 0
+ * counts zeros, slot i (1..65) counts values in (2^(i-2), 2^(i-1)], which is
+ * Prometheus' native histogram schema 0 (bucket index i-1). sum is the sum of
+ * all observed values.
+ */
+#define LOG2_SLOTS 66
+struct log2_histogram {
+	__u64 slots[LOG2_SLOTS];
+	__u64 sum;
+};
+
 #endif /* MEMFD_EXPORTER_H */

@@ -1,5 +1,7 @@
 package io.memfdexporter.bpf;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +13,7 @@ import jnr.ffi.Pointer;
  * attached programs. Closing it detaches every program and closes every fd.
  */
 public final class BpfObject implements AutoCloseable {
+    private static final String TRACEPOINT_SECTION = "tracepoint/";
     private final Native nat;
     private final LibBpf libbpf;
     private final Pointer object;
@@ -26,8 +29,33 @@ public final class BpfObject implements AutoCloseable {
         this.elfImage = elfImage;
     }
 
+    /**
+     * Opens a BPF object embedded in the jar, after checking this process may use
+     * BPF at all; nothing reaches the kernel before {@link #load()}.
+     *
+     * @throws BpfUnavailableException with a message for a human when it cannot be used here
+     */
+    public static BpfObject openResource(String resource, String name) {
+        Capabilities.ofThisProcess().requireTracing();
+        Native nat = Native.get();
+        LibbpfLogging.install(nat);
+        return open(nat, readResource(resource), name);
+    }
+
+    private static byte[] readResource(String resource) {
+        try (InputStream in = BpfObject.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new BpfUnavailableException("the BPF object " + resource
+                        + " is missing from the classpath: build with 'mvn package' (needs clang and libbpf-dev)");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new BpfUnavailableException("cannot read the BPF object " + resource + ": " + e.getMessage());
+        }
+    }
+
     /** Opens (parses) an ELF image; nothing reaches the kernel before {@link #load()}. */
-    public static BpfObject open(Native nat, byte[] elf, String name) {
+    static BpfObject open(Native nat, byte[] elf, String name) {
         jnr.ffi.Runtime runtime = nat.runtime();
         Pointer image = Memory.allocateDirect(runtime, elf.length);
         image.put(0, elf, 0, elf.length);
@@ -52,21 +80,63 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Creates the maps and verifies and loads the programs. */
+    /**
+     * Creates the maps and verifies and loads the programs.
+     *
+     * @throws BpfUnavailableException when the kernel refuses
+     */
     public void load() {
         int rc = libbpf.bpf_object__load(object);
         elfImage = null;
+        if (rc == -Errnos.EPERM) {
+            throw new BpfUnavailableException("the kernel refused to load the BPF program (EPERM): the process"
+                    + " needs CAP_BPF and CAP_PERFMON, and kernel lockdown or a seccomp/LSM policy must allow bpf()");
+        }
         if (rc < 0) {
-            throw new BpfException("loading BPF object", -rc);
+            throw new BpfUnavailableException(new BpfException("loading BPF object", -rc).getMessage()
+                    + " (run with --log.level=debug for libbpf's log)");
         }
     }
 
-    /** Attaches a program as its SEC() name says; it stays attached until {@link #close()}. */
-    public BpfLink attach(String programName) {
+    /**
+     * Attaches programs as their SEC() names say; they stay attached until
+     * {@link #close()}. tracefs is made available while tracepoints are attached.
+     *
+     * @throws BpfUnavailableException when a tracepoint is missing or tracefs cannot be had
+     */
+    public List<BpfLink> attachAll(String... programNames) {
+        List<BpfLink> attached = new ArrayList<>();
+        Tracefs tracefs = null;
+        try {
+            for (String programName : programNames) {
+                Pointer program = program(programName);
+                String section = libbpf.bpf_program__section_name(program);
+                if (section.startsWith(TRACEPOINT_SECTION)) {
+                    if (tracefs == null) {
+                        tracefs = Tracefs.ensureMounted(nat);
+                    }
+                    String[] categoryAndName = section.substring(TRACEPOINT_SECTION.length()).split("/", 2);
+                    tracefs.requireTracepoint(categoryAndName[0], categoryAndName[1]);
+                }
+                attached.add(attach(programName, program));
+            }
+            return attached;
+        } finally {
+            if (tracefs != null) {
+                tracefs.close();
+            }
+        }
+    }
+
+    private Pointer program(String programName) {
         Pointer program = libbpf.bpf_object__find_program_by_name(object, programName);
         if (program == null) {
             throw new IllegalArgumentException("no BPF program named " + programName);
         }
+        return program;
+    }
+
+    private BpfLink attach(String programName, Pointer program) {
         Pointer link = libbpf.bpf_program__attach(program);
         if (link == null) {
             throw new BpfException("attaching BPF program " + programName, nat.lastErrno());
@@ -75,6 +145,29 @@ public final class BpfObject implements AutoCloseable {
         links.add(attached);
         return attached;
     }
+
+    /**
+     * Runs a {@code SEC("syscall")} program once, synchronously, in this
+     * thread's context: user space's way to make the kernel side do work
+     * atomically with the other programs.
+     *
+     * @return the program's return value
+     */
+    public int runSyscallProgram(String programName) {
+        int fd = libbpf.bpf_program__fd(program(programName));
+        // struct bpf_test_run_opts, all zero but sz: no context, no data, repeat 0 (as syscall programs require).
+        Pointer opts = Memory.allocateDirect(nat.runtime(), TEST_RUN_OPTS_SIZE, true);
+        opts.putLong(0, TEST_RUN_OPTS_SIZE);
+        int rc = libbpf.bpf_prog_test_run_opts(fd, opts);
+        if (rc < 0) {
+            throw new BpfException("running BPF program " + programName, -rc);
+        }
+        return opts.getInt(TEST_RUN_OPTS_RETVAL_OFFSET);
+    }
+
+    /* libbpf 1.1 <bpf/bpf.h> struct bpf_test_run_opts: sizeof 80, retval at offset 56 (x86-64, arm64). */
+    private static final int TEST_RUN_OPTS_SIZE = 80;
+    private static final int TEST_RUN_OPTS_RETVAL_OFFSET = 56;
 
     /** A loaded map; its fd belongs to this object. */
     public BpfMap map(String mapName) {

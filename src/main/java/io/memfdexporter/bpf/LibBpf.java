@@ -32,8 +32,15 @@ public interface LibBpf {
 
     int bpf_map__fd(Pointer map);
 
+    String bpf_program__section_name(Pointer prog);
+
+    int bpf_program__fd(Pointer prog);
+
     @SaveError
     Pointer bpf_program__attach(Pointer prog);
+
+    /** Runs a program once; {@code struct bpf_test_run_opts *opts}. */
+    int bpf_prog_test_run_opts(int progFd, Pointer opts);
 
     int bpf_link__destroy(Pointer link);
 

@@ -1,7 +1,5 @@
 package io.memfdexporter.probe;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
@@ -9,16 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
 
-import io.memfdexporter.bpf.BpfException;
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
 import io.memfdexporter.bpf.BpfUnavailableException;
-import io.memfdexporter.bpf.Capabilities;
-import io.memfdexporter.bpf.Errnos;
-import io.memfdexporter.bpf.LibbpfLogging;
 import io.memfdexporter.bpf.Native;
-import io.memfdexporter.bpf.Tracefs;
 
 /**
  * bpf/memfd.bpf.c, loaded from the jar and attached to the memfd_create
@@ -57,51 +50,18 @@ public final class MemfdProbe implements AutoCloseable {
         if (maxComms < 1 || maxComms > MAX_MAX_COMMS) {
             throw new IllegalArgumentException("maxComms must be in [1, " + MAX_MAX_COMMS + "], got " + maxComms);
         }
-        Capabilities.ofThisProcess().requireTracing();
-        Native nat = Native.get();
-        LibbpfLogging.install(nat);
-        BpfObject object = BpfObject.open(nat, readObject(), "memfd");
+        BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "memfd");
         try {
             object.setMaxEntries("calls_by_comm", maxComms);
             object.setMaxEntries("failures_by_comm", maxComms);
-            load(object);
-            List<BpfLink> links;
-            try (Tracefs tracefs = Tracefs.ensureMounted(nat)) {
-                for (String program : PROGRAMS) {
-                    tracefs.requireTracepoint("syscalls", program);
-                }
-                links = List.of(object.attach(PROGRAMS[0]), object.attach(PROGRAMS[1]));
-            }
-            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create (libbpf " + nat.libbpfVersion()
+            object.load();
+            List<BpfLink> links = object.attachAll(PROGRAMS);
+            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
             return new MemfdProbe(object, links);
         } catch (RuntimeException e) {
             object.close();
             throw e;
-        }
-    }
-
-    private static void load(BpfObject object) {
-        try {
-            object.load();
-        } catch (BpfException e) {
-            if (e.errno() == Errnos.EPERM) {
-                throw new BpfUnavailableException("the kernel refused to load the BPF program (EPERM): the process"
-                        + " needs CAP_BPF and CAP_PERFMON, and kernel lockdown or a seccomp/LSM policy must allow bpf()");
-            }
-            throw new BpfUnavailableException(e.getMessage() + " (run with --log.level=debug for libbpf's log)");
-        }
-    }
-
-    private static byte[] readObject() {
-        try (InputStream in = MemfdProbe.class.getResourceAsStream(OBJECT_RESOURCE)) {
-            if (in == null) {
-                throw new BpfUnavailableException("the BPF object " + OBJECT_RESOURCE
-                        + " is missing from the classpath: build with 'mvn package' (needs clang and libbpf-dev)");
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new BpfUnavailableException("cannot read the BPF object " + OBJECT_RESOURCE + ": " + e.getMessage());
         }
     }
 
