@@ -14,18 +14,18 @@ if [ ! -f /usr/include/bpf/bpf_helpers.h ]; then
   echo "bpf/build.sh: /usr/include/bpf/bpf_helpers.h not found: install libbpf-dev" >&2
   exit 1
 fi
-case "$(uname -m)" in
-  x86_64) arch=x86 ;;
-  aarch64) arch=arm64 ;;
-  *) arch=$(uname -m) ;;
-esac
-# <linux/types.h> pulls <asm/types.h>, which lives under the multiarch include dir.
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
+if [ "$(uname -m)" != x86_64 ]; then
+  echo "bpf/build.sh: bpf/vmlinux.h describes x86_64; on $(uname -m), regenerate it (see below) and add the arch here" >&2
+  exit 1
+fi
+arch=x86
+# vmlinux.h holds every kernel type, from BTF (x86_64); CO-RE relocates each field
+# access against the running kernel's BTF, so one object runs on any kernel >= 5.8.
+# Regenerate: bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 mkdir -p "$out"
 for source in "$here"/*.bpf.c; do
   # -mcpu=v3: atomic compare-and-swap and 32-bit jumps (kernel >= 5.12).
-  "$clang" -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_${arch} \
-    -idirafter "/usr/include/${multiarch}" \
+  "$clang" -O2 -g -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_${arch} -I"$here" \
     -c "$source" -o "$out/$(basename "$source" .c).o"
 done

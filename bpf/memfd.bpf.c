@@ -4,10 +4,8 @@
  * failures per comm and errno. Nothing is ever lost silently: what a full
  * hash map cannot hold is counted in the per-CPU totals (see memfd.h).
  */
-#include <linux/types.h>
-#include <linux/bpf.h>
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "tracepoint.h"
 #include "memfd.h"
 #include "maps.bpf.h"
 
