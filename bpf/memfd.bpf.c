@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Counts memfd_create(2) calls per thread comm and per flags value, and
- * failures per comm and errno. Nothing is ever lost silently: what a full
- * hash map cannot hold is counted in the per-CPU totals (see memfd.h).
+ * Counts memfd_create(2) calls per thread comm and per flags value, failures
+ * per comm and errno, and how many calls each process makes per one-second
+ * window (a histogram). Nothing is ever lost silently: what a full hash map
+ * cannot hold is counted in the per-CPU totals (see memfd.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "memfd.h"
 #include "maps.bpf.h"
 
@@ -40,11 +42,85 @@ struct {
 	__type(value, struct totals);
 } totals SEC(".maps");
 
+/* Per process (tgid): the open one-second window, see memfd.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RATE_WINDOWS_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} rate_windows SEC(".maps");
+
+/* Calls per process per window, one observation per closed window. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log2_histogram);
+} rate_histogram SEC(".maps");
+
+/* Compare-and-swap attempts before a call is given up as unrecorded (contention). */
+#define CAS_ATTEMPTS 8
+
+static __always_inline __u64 now_ms(void)
+{
+	return bpf_ktime_get_ns() / 1000000;
+}
+
+static __always_inline __u64 window_start(__u64 window)
+{
+	return window >> WINDOW_COUNT_BITS;
+}
+
+static __always_inline __u64 window_count(__u64 window)
+{
+	return window & WINDOW_COUNT_MAX;
+}
+
+static __always_inline void record_window(__u64 calls)
+{
+	__u32 zero = 0;
+	struct log2_histogram *histogram = bpf_map_lookup_elem(&rate_histogram, &zero);
+
+	if (histogram && calls > 0)
+		log2_observe(histogram, calls);
+}
+
 static __always_inline struct totals *this_cpu_totals(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&totals, &zero);
+}
+
+/* Counts one call in the calling process's window, recording the previous window if it closed. */
+static __always_inline bool count_in_window(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 now = now_ms(), fresh = (now << WINDOW_COUNT_BITS) | 1;
+	__u64 *window, old, next;
+
+	window = bpf_map_lookup_elem(&rate_windows, &tgid);
+	if (!window) {
+		if (bpf_map_update_elem(&rate_windows, &tgid, &fresh, BPF_NOEXIST) == 0)
+			return true;
+		window = bpf_map_lookup_elem(&rate_windows, &tgid);
+		if (!window)
+			return false; /* full */
+	}
+	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+		old = *window;
+		bool open = window_count(old) > 0 && now < window_start(old) + WINDOW_MS;
+		if (open)
+			next = window_count(old) < WINDOW_COUNT_MAX ? old + 1 : old;
+		else
+			next = fresh;
+		if (__sync_val_compare_and_swap(window, old, next) == old) {
+			if (!open)
+				record_window(window_count(old));
+			return true;
+		}
+	}
+	return false;
 }
 
 static __always_inline __u32 flags_key(__u64 flags)
@@ -73,6 +149,9 @@ int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 	flags = flags_key(ctx->args[1]);
 	if (!increment(&calls_by_flags, &flags))
 		__sync_fetch_and_add(&total->unrecorded_flags, 1);
+
+	if (!count_in_window())
+		__sync_fetch_and_add(&total->unrecorded_windows, 1);
 	return 0;
 }
 
@@ -94,5 +173,57 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	failure.err = (__s32)-ret;
 	if (!increment(&failures_by_comm, &failure))
 		__sync_fetch_and_add(&total->unrecorded_failures, 1);
+	return 0;
+}
+
+/* The last thread of a process exits: record its open window and free the entry. */
+SEC("tracepoint/sched/sched_process_exit")
+int sched_process_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *window, old;
+	bool group_dead;
+
+	if (bpf_core_field_exists(ctx->group_dead)) {
+		group_dead = BPF_CORE_READ(ctx, group_dead);
+	} else {
+		/* Before Linux 6.x: do_exit() drops signal->live before this tracepoint. */
+		struct task_struct *task = bpf_get_current_task_btf();
+		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	}
+	if (!group_dead)
+		return 0;
+	window = bpf_map_lookup_elem(&rate_windows, &tgid);
+	if (!window)
+		return 0;
+	old = __sync_lock_test_and_set(window, 0);
+	record_window(window_count(old));
+	bpf_map_delete_elem(&rate_windows, &tgid);
+	return 0;
+}
+
+static long flush_if_closed(void *map, __u32 *tgid, __u64 *window, __u64 *now)
+{
+	__u64 old = *window;
+
+	if (window_count(old) == 0 || *now < window_start(old) + WINDOW_MS)
+		return 0;
+	/* Keep the start, drop the count: the next call opens a fresh window. */
+	if (__sync_val_compare_and_swap(window, old, old & ~WINDOW_COUNT_MAX) == old)
+		record_window(window_count(old));
+	return 0;
+}
+
+/*
+ * Run by the exporter before each scrape: records every window that closed
+ * without a later call to close it, so an idle process's last second shows
+ * up by the next scrape.
+ */
+SEC("syscall")
+int flush_idle_windows(void *ctx)
+{
+	__u64 now = now_ms();
+
+	bpf_for_each_map_elem(&rate_windows, flush_if_closed, &now, 0);
 	return 0;
 }

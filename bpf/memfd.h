@@ -51,7 +51,20 @@ struct totals {
 	__u64 unrecorded_comm;
 	__u64 unrecorded_flags;
 	__u64 unrecorded_failures;
+	__u64 unrecorded_windows; /* calls not in the rate histogram: rate_windows full or contended */
 };
+
+/*
+ * rate_windows value: one process's current one-second window, packed in one
+ * word so that the tracepoint, the exit hook and the user-space-triggered
+ * flush can hand it over with a single compare-and-swap: the start in
+ * milliseconds since boot (high 40 bits) and the calls in it (low 24 bits).
+ * A window whose count is 0 has been recorded already.
+ */
+#define WINDOW_COUNT_BITS 24
+#define WINDOW_COUNT_MAX  ((1ULL << WINDOW_COUNT_BITS) - 1)
+#define WINDOW_MS         1000
+#define RATE_WINDOWS_ENTRIES 16384
 
 /*
  * A histogram of non-negative integers with power-of-two buckets: slot 0

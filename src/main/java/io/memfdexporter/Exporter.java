@@ -1,11 +1,14 @@
 package io.memfdexporter;
 
+import java.util.List;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.metrics.BpfProgramCollector;
+import io.memfdexporter.metrics.CollectorSet;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.probe.MemfdProbe;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -38,7 +41,9 @@ public final class Exporter implements AutoCloseable {
         try {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
-            registry.register(new MemfdCollector(probe::read, buildInfo));
+            registry.register(new CollectorSet(List.of(
+                    new CollectorSet.Named("memfd", new MemfdCollector(probe::read)),
+                    new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))), buildInfo));
             MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
                     probe::isAttached, buildInfo.version());
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()

@@ -99,27 +99,35 @@ public final class BpfMap {
         }
     }
 
+    /** Looks up one key of a map that is not per-CPU; the value in host byte order. */
+    public ByteBuffer lookup(ByteBuffer keyBytes) {
+        return lookupValue(keyBytes, valueSize);
+    }
+
     /**
      * Looks up one key of a per-CPU map and returns each CPU's value (each
      * padded to 8 bytes, as the kernel copies them), in host byte order.
      */
     public ByteBuffer lookupPerCpu(ByteBuffer keyBytes) {
-        jnr.ffi.Runtime runtime = nat.runtime();
         int cpus = nat.libbpf().libbpf_num_possible_cpus();
         if (cpus <= 0) {
             throw new BpfException("counting possible CPUs", -cpus);
         }
-        int stride = paddedValueSize();
+        return lookupValue(keyBytes, cpus * paddedValueSize());
+    }
+
+    private ByteBuffer lookupValue(ByteBuffer keyBytes, int resultSize) {
+        jnr.ffi.Runtime runtime = nat.runtime();
         Pointer key = Memory.allocateDirect(runtime, keySize, true);
         byte[] keyArray = new byte[keySize];
         keyBytes.duplicate().get(keyArray);
         key.put(0, keyArray, 0, keySize);
-        Pointer values = Memory.allocateDirect(runtime, (long) cpus * stride, true);
+        Pointer values = Memory.allocateDirect(runtime, resultSize, true);
         int rc = nat.libbpf().bpf_map_lookup_elem(fd, key, values);
         if (rc < 0) {
             throw new BpfException("looking up map " + name, -rc);
         }
-        byte[] out = new byte[cpus * stride];
+        byte[] out = new byte[resultSize];
         values.get(0, out, 0, out.length);
         return ByteBuffer.wrap(out).order(ByteOrder.nativeOrder());
     }

@@ -169,6 +169,36 @@ public final class BpfObject implements AutoCloseable {
     private static final int TEST_RUN_OPTS_SIZE = 80;
     private static final int TEST_RUN_OPTS_RETVAL_OFFSET = 56;
 
+    /** Cumulative cost of one program, kept by the kernel while BPF stats are enabled. */
+    public record ProgramStats(String program, long runCount, long runTimeNanos) {
+    }
+
+    /**
+     * Run count and run time of programs, from /proc/self/fdinfo of their fds:
+     * zero unless {@code kernel.bpf_stats_enabled=1} (the kernel then pays ~20 ns per run to measure).
+     */
+    public List<ProgramStats> programStats(List<String> programNames) {
+        List<ProgramStats> stats = new ArrayList<>();
+        for (String programName : programNames) {
+            int fd = libbpf.bpf_program__fd(program(programName));
+            long runCount = 0;
+            long runTime = 0;
+            try {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd))) {
+                    if (line.startsWith("run_cnt:")) {
+                        runCount = Long.parseLong(line.substring("run_cnt:".length()).trim());
+                    } else if (line.startsWith("run_time_ns:")) {
+                        runTime = Long.parseLong(line.substring("run_time_ns:".length()).trim());
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("reading fdinfo of BPF program " + programName, e);
+            }
+            stats.add(new ProgramStats(programName, runCount, runTime));
+        }
+        return stats;
+    }
+
     /** A loaded map; its fd belongs to this object. */
     public BpfMap map(String mapName) {
         Pointer map = mapPointer(mapName);

@@ -1,6 +1,12 @@
 package io.memfdexporter.metrics;
 
 import java.util.List;
+
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -21,24 +27,35 @@ public enum MetricFamily {
             "Every memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
     OBSERVED_FAILURES("memfd_create_observed_failures", Type.COUNTER,
             "Every failed memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
+    CALLS_PER_PROCESS_SECOND("memfd_create_calls_per_process_second", Type.HISTOGRAM,
+            "memfd_create(2) calls one process made in one second: one observation per process per one-second window"
+                    + " that starts at its first call (log2 buckets; native histogram schema 0)."),
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
-            "Calls (map calls_by_comm, calls_by_flags) or failures (map failures_by_comm) seen but not recorded per key"
-                    + " because the map was full; they are still in the observed totals.", "map"),
+            "Calls (map calls_by_comm, calls_by_flags, rate_windows) or failures (map failures_by_comm) seen but not"
+                    + " recorded per key because the map was full; they are still in the observed totals.", "map"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
             "Maximum entries of each BPF hash map (--bpf.max-comms for the per-comm maps).", "map"),
-    READ_DURATION("memfd_exporter_map_read_duration_seconds", Type.GAUGE,
-            "Time the last scrape spent reading the BPF maps."),
-    READ_ERRORS("memfd_exporter_map_read_errors", Type.COUNTER,
-            "Scrapes whose BPF map read failed; such a scrape exposes only the exporter's own metrics."),
+    COLLECTOR_DURATION("memfd_exporter_collector_duration_seconds", Type.GAUGE,
+            "Time each collector took in this scrape.", "collector"),
+    COLLECTOR_SUCCESS("memfd_exporter_collector_success", Type.GAUGE,
+            "1 if the collector succeeded in this scrape, 0 if it failed (its metrics are then absent; see the log).",
+            "collector"),
+    BPF_STATS_ENABLED("memfd_exporter_bpf_stats_enabled", Type.GAUGE,
+            "1 when the kernel measures BPF program run time (sysctl kernel.bpf_stats_enabled=1), else 0 and the"
+                    + " program run metrics stay 0."),
+    PROGRAM_RUNS("memfd_exporter_bpf_program_runs", Type.COUNTER,
+            "Times each of the exporter's BPF programs ran while kernel.bpf_stats_enabled=1.", "program"),
+    PROGRAM_RUN_TIME("memfd_exporter_bpf_program_run_time_seconds", Type.COUNTER,
+            "Time each of the exporter's BPF programs ran while kernel.bpf_stats_enabled=1.", "program"),
     BUILD("memfd_exporter_build", Type.INFO,
             "Always 1; labels name the exporter version and the libbpf and Java runtimes it uses.",
             "version", "libbpf_version", "java_version");
 
     /** Prometheus metric types as exposed. */
     public enum Type {
-        COUNTER("_total"), GAUGE(""), INFO("_info");
+        COUNTER("_total"), GAUGE(""), HISTOGRAM(""), INFO("_info");
 
         private final String suffix;
 
@@ -84,6 +101,34 @@ public enum MetricFamily {
 
     public List<String> labels() {
         return labels;
+    }
+
+    /** A snapshot builder named and described as this family; fails for a family of another type. */
+    public CounterSnapshot.Builder counter() {
+        requireType(Type.COUNTER);
+        return CounterSnapshot.builder().name(name).help(help);
+    }
+
+    public GaugeSnapshot.Builder gauge() {
+        requireType(Type.GAUGE);
+        GaugeSnapshot.Builder builder = GaugeSnapshot.builder().name(name).help(help);
+        return name.endsWith("_seconds") ? builder.unit(Unit.SECONDS) : builder;
+    }
+
+    public HistogramSnapshot.Builder histogram() {
+        requireType(Type.HISTOGRAM);
+        return HistogramSnapshot.builder().name(name).help(help);
+    }
+
+    public InfoSnapshot.Builder info() {
+        requireType(Type.INFO);
+        return InfoSnapshot.builder().name(name).help(help);
+    }
+
+    private void requireType(Type expected) {
+        if (type != expected) {
+            throw new IllegalStateException(name + " is a " + type + ", not a " + expected);
+        }
     }
 
     /** The README's metrics table. */

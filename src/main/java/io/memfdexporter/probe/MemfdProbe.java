@@ -17,11 +17,12 @@ import io.memfdexporter.bpf.Native;
  * bpf/memfd.bpf.c, loaded from the jar and attached to the memfd_create
  * tracepoints. Closing it detaches the programs and frees the maps.
  */
-public final class MemfdProbe implements AutoCloseable {
+public final class MemfdProbe implements Probe {
     public static final int DEFAULT_MAX_COMMS = 10240;
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
-    static final String[] PROGRAMS = {"sys_enter_memfd_create", "sys_exit_memfd_create"};
+    static final String[] PROGRAMS = {"sys_enter_memfd_create", "sys_exit_memfd_create", "sched_process_exit"};
+    private static final String FLUSH_PROGRAM = "flush_idle_windows";
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
     private final BpfObject object;
@@ -30,6 +31,8 @@ public final class MemfdProbe implements AutoCloseable {
     private final BpfMap callsByFlags;
     private final BpfMap failuresByComm;
     private final BpfMap totals;
+    private final BpfMap rateWindows;
+    private final BpfMap rateHistogram;
 
     private MemfdProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
@@ -38,6 +41,8 @@ public final class MemfdProbe implements AutoCloseable {
         this.callsByFlags = object.map("calls_by_flags");
         this.failuresByComm = object.map("failures_by_comm");
         this.totals = object.map("totals");
+        this.rateWindows = object.map("rate_windows");
+        this.rateHistogram = object.map("rate_histogram");
     }
 
     /**
@@ -56,7 +61,7 @@ public final class MemfdProbe implements AutoCloseable {
             object.setMaxEntries("failures_by_comm", maxComms);
             object.load();
             List<BpfLink> links = object.attachAll(PROGRAMS);
-            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create (libbpf " + Native.get().libbpfVersion()
+            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create and sched:sched_process_exit (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
             return new MemfdProbe(object, links);
         } catch (RuntimeException e) {
@@ -65,25 +70,34 @@ public final class MemfdProbe implements AutoCloseable {
         }
     }
 
-    /** True while every program is attached. */
+    @Override
     public boolean isAttached() {
         return links.stream().allMatch(BpfLink::isAttached);
     }
 
-    /** Reads every map. */
+    @Override
+    public List<BpfObject.ProgramStats> programStats() {
+        return object.programStats(List.of(PROGRAMS));
+    }
+
+    /** Reads every map, after recording the rate windows that closed since the last read. */
     public MemfdCounts read() {
+        object.runSyscallProgram(FLUSH_PROGRAM);
         Map<CommKey, Long> calls = new HashMap<>();
         int commEntries = callsByComm.forEach((key, value) -> calls.put(CommKey.read(key), value.getLong()));
         Map<Integer, Long> flags = new HashMap<>();
         int flagEntries = callsByFlags.forEach((key, value) -> flags.put(key.getInt(), value.getLong()));
         Map<FailureKey, Long> failures = new HashMap<>();
         int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
+        int windowEntries = rateWindows.forEach((key, value) -> { });
         ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
+        Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(zero));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
-        return new MemfdCounts(calls, flags, failures, sum, List.of(
+        return new MemfdCounts(calls, flags, failures, sum, perSecond, List.of(
                 new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
-                new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries())));
+                new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries()),
+                new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));
     }
 
     @Override

@@ -1,0 +1,17 @@
+package io.memfdexporter.probe;
+
+import java.util.List;
+
+import io.memfdexporter.bpf.BpfObject.ProgramStats;
+
+/** A loaded, attached BPF object of ours; closing it detaches its programs and frees its maps. */
+public interface Probe extends AutoCloseable {
+    /** True while every program is attached. */
+    boolean isAttached();
+
+    /** Kernel-measured cost of each attached program (zero unless kernel.bpf_stats_enabled=1). */
+    List<ProgramStats> programStats();
+
+    @Override
+    void close();
+}
