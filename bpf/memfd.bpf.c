@@ -42,6 +42,14 @@ struct {
 	__type(value, struct totals);
 } totals SEC(".maps");
 
+/* Calls per cgroup v2 id (the inode number of the cgroup's directory). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_MAP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u64);
+} calls_by_cgroup SEC(".maps");
+
 /* Per process (tgid): the open one-second window, see memfd.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -135,6 +143,7 @@ int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 {
 	struct totals *total = this_cpu_totals();
 	struct comm_key comm = {};
+	__u64 cgroup;
 	__u32 flags;
 
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
@@ -149,6 +158,10 @@ int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 	flags = flags_key(ctx->args[1]);
 	if (!increment(&calls_by_flags, &flags))
 		__sync_fetch_and_add(&total->unrecorded_flags, 1);
+
+	cgroup = bpf_get_current_cgroup_id();
+	if (!increment(&calls_by_cgroup, &cgroup))
+		__sync_fetch_and_add(&total->unrecorded_cgroup, 1);
 
 	if (!count_in_window())
 		__sync_fetch_and_add(&total->unrecorded_windows, 1);

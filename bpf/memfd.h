@@ -43,6 +43,7 @@ struct failure_key {
  *   sum(calls_by_comm) + unrecorded_comm         == calls
  *   sum(calls_by_flags) + unrecorded_flags       == calls
  *   sum(failures_by_comm) + unrecorded_failures  == failures
+ *   sum(calls_by_cgroup) + unrecorded_cgroup     == calls
  * hold exactly whatever happens to the hash maps.
  */
 struct totals {
@@ -52,7 +53,10 @@ struct totals {
 	__u64 unrecorded_flags;
 	__u64 unrecorded_failures;
 	__u64 unrecorded_windows; /* calls not in the rate histogram: rate_windows full or contended */
+	__u64 unrecorded_cgroup;
 };
+
+#define CGROUP_MAP_ENTRIES 4096
 
 /*
  * rate_windows value: one process's current one-second window, packed in one

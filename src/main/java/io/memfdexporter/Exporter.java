@@ -10,6 +10,7 @@ import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.CollectorSet;
 import io.memfdexporter.metrics.MemfdCollector;
+import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdProbe;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
@@ -24,7 +25,13 @@ public final class Exporter implements AutoCloseable {
     private final MetricsServer server;
 
     /** Exporter settings; the CLI documents each. */
-    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms) {
+    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries) {
+        public static final int DEFAULT_MAX_COMM_SERIES = 200;
+
+        /** Defaults for everything but the address. */
+        public static Config listeningOn(ListenAddress address) {
+            return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES);
+        }
     }
 
     private Exporter(MemfdProbe probe, MetricsServer server) {
@@ -42,7 +49,8 @@ public final class Exporter implements AutoCloseable {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
             registry.register(new CollectorSet(List.of(
-                    new CollectorSet.Named("memfd", new MemfdCollector(probe::read)),
+                    new CollectorSet.Named("memfd", new MemfdCollector(probe::read, CgroupPaths.ofThisHost(),
+                            config.maxCommSeries())),
                     new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))), buildInfo));
             MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
                     probe::isAttached, buildInfo.version());

@@ -24,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
-import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.CommThreads.Task;
 import io.memfdexporter.testing.Exposition;
@@ -45,8 +44,7 @@ class ExporterKernelTest {
 
     @BeforeAll
     static void start() {
-        exporter = Exporter.start(new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics",
-                MemfdProbe.DEFAULT_MAX_COMMS));
+        exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)));
     }
 
     @AfterAll

@@ -25,7 +25,9 @@ class MapFullKernelTest {
 
     @Test
     void unrecordedCallsAndFailuresKeepTheSumsExact() {
-        try (Exporter exporter = Exporter.start(new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics", CAPACITY))) {
+        Exporter.Config config = new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics", CAPACITY,
+                Exporter.Config.DEFAULT_MAX_COMM_SERIES);
+        try (Exporter exporter = Exporter.start(config)) {
             // Sequential threads: the first CAPACITY comms get the entries (on a host where nothing
             // else calls memfd_create meanwhile; the invariants below hold either way).
             List<String> comms = new ArrayList<>();

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
-import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
@@ -29,7 +28,7 @@ class RateHistogramKernelTest {
     private static final String HISTOGRAM = "memfd_create_calls_per_process_second";
 
     private static Exporter start() {
-        return Exporter.start(new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics", MemfdProbe.DEFAULT_MAX_COMMS));
+        return Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)));
     }
 
     @Test

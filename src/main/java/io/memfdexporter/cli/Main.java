@@ -49,6 +49,11 @@ public final class Main implements Callable<Integer> {
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
 
+    @Option(names = "--collector.max-comms", paramLabel = "N", defaultValue = "" + Exporter.Config.DEFAULT_MAX_COMM_SERIES,
+            description = "Most comm series exported per family; the comms with the smallest counts beyond it are summed"
+                    + " into comm=\"(other)\", so random process names cannot explode Prometheus (default: ${DEFAULT-VALUE}).")
+    private int maxCommSeries;
+
     public static void main(String[] args) {
         System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -97,7 +102,10 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bpf.max-comms must be in 1.." + MemfdProbe.MAX_MAX_COMMS
                     + ", got " + maxComms);
         }
-        return new Exporter.Config(address, telemetryPath, maxComms);
+        if (maxCommSeries < 1) {
+            throw new ParameterException(spec.commandLine(), "--collector.max-comms must be at least 1, got " + maxCommSeries);
+        }
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries);
     }
 
     /** {@code --version}. */

@@ -2,8 +2,11 @@ package io.memfdexporter.metrics;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
+import io.memfdexporter.bpf.Errnos;
+import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.FailureKey;
 import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.MemfdCounts;
@@ -21,10 +24,17 @@ public final class MemfdCollector implements MultiCollector {
     private static final int MAX_CALLS_EXPONENT = 20;
 
     private final Supplier<MemfdCounts> counts;
+    private final CgroupPaths cgroups;
+    private final int maxCommSeries;
 
-    /** @param counts reads the maps; called once per scrape, on a worker thread */
-    public MemfdCollector(Supplier<MemfdCounts> counts) {
+    /**
+     * @param counts reads the maps; called once per scrape, on a worker thread
+     * @param maxCommSeries comms exported per family; the rest are summed as {@value TopComms#OTHER}
+     */
+    public MemfdCollector(Supplier<MemfdCounts> counts, CgroupPaths cgroups, int maxCommSeries) {
         this.counts = counts;
+        this.cgroups = cgroups;
+        this.maxCommSeries = maxCommSeries;
     }
 
     @Override
@@ -34,11 +44,14 @@ public final class MemfdCollector implements MultiCollector {
         return snapshots.build();
     }
 
-    private static void addCounts(MetricSnapshots.Builder snapshots, MemfdCounts read) {
+    private void addCounts(MetricSnapshots.Builder snapshots, MemfdCounts read) {
         Map<String, Long> byComm = new HashMap<>();
         read.callsByComm().forEach((comm, count) -> byComm.merge(CommLabel.of(comm), count, Long::sum));
+        Set<String> shownComms = TopComms.top(byComm, maxCommSeries);
+        Map<String, Long> shownCalls = new HashMap<>();
+        byComm.forEach((comm, count) -> shownCalls.merge(shownComms.contains(comm) ? comm : TopComms.OTHER, count, Long::sum));
         CounterSnapshot.Builder calls = MetricFamily.CALLS.counter();
-        byComm.forEach((comm, count) -> calls.dataPoint(point(count, "comm", comm)));
+        shownCalls.forEach((comm, count) -> calls.dataPoint(point(count, "comm", comm)));
         snapshots.metricSnapshot(calls.build());
 
         CounterSnapshot.Builder byFlags = MetricFamily.CALLS_BY_FLAGS.counter();
@@ -47,14 +60,26 @@ public final class MemfdCollector implements MultiCollector {
         flags.forEach((label, count) -> byFlags.dataPoint(point(count, "flags", label)));
         snapshots.metricSnapshot(byFlags.build());
 
+        Map<String, Long> failuresByComm = new HashMap<>();
+        read.failures().forEach((key, count) -> failuresByComm.merge(CommLabel.of(key.comm()), count, Long::sum));
+        Set<String> shownFailingComms = TopComms.top(failuresByComm, maxCommSeries);
         Map<Labels, Long> failureCounts = new HashMap<>();
-        read.failures().forEach((FailureKey key, Long count) -> failureCounts.merge(
-                Labels.of("comm", CommLabel.of(key.comm()), "errno", io.memfdexporter.bpf.Errnos.name(key.errno())),
-                count, Long::sum));
+        read.failures().forEach((FailureKey key, Long count) -> {
+            String comm = CommLabel.of(key.comm());
+            failureCounts.merge(Labels.of("comm", shownFailingComms.contains(comm) ? comm : TopComms.OTHER,
+                    "errno", Errnos.name(key.errno())), count, Long::sum);
+        });
         CounterSnapshot.Builder failures = MetricFamily.FAILURES.counter();
         failureCounts.forEach((labels, count) -> failures.dataPoint(
                 CounterDataPointSnapshot.builder().labels(labels).value(count).build()));
         snapshots.metricSnapshot(failures.build());
+
+        Map<Long, String> cgroupPaths = cgroups.pathsOf(read.callsByCgroup().keySet());
+        Map<String, Long> byCgroup = new HashMap<>();
+        read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, Long::sum));
+        CounterSnapshot.Builder cgroupCalls = MetricFamily.CALLS_BY_CGROUP.counter();
+        byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(point(count, "cgroup", path)));
+        snapshots.metricSnapshot(cgroupCalls.build());
 
         snapshots.metricSnapshot(MetricFamily.OBSERVED_CALLS.counter()
                 .dataPoint(CounterDataPointSnapshot.builder().value(read.totals().calls()).build()).build());
@@ -65,6 +90,7 @@ public final class MemfdCollector implements MultiCollector {
                 .dataPoint(point(read.totals().unrecordedFlags(), "map", "calls_by_flags"))
                 .dataPoint(point(read.totals().unrecordedFailures(), "map", "failures_by_comm"))
                 .dataPoint(point(read.totals().unrecordedWindows(), "map", "rate_windows"))
+                .dataPoint(point(read.totals().unrecordedCgroup(), "map", "calls_by_cgroup"))
                 .build());
         snapshots.metricSnapshot(MetricFamily.CALLS_PER_PROCESS_SECOND.histogram()
                 .dataPoint(Log2HistogramPoints.of(read.callsPerProcessSecond(), MAX_CALLS_EXPONENT, Labels.EMPTY))

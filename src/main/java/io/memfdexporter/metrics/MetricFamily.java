@@ -17,12 +17,16 @@ import java.util.stream.Stream;
  */
 public enum MetricFamily {
     CALLS("memfd_create_calls", Type.COUNTER,
-            "memfd_create(2) calls by the calling thread's command name (comm).", "comm"),
+            "memfd_create(2) calls by the calling thread's command name (comm); beyond --collector.max-comms comms,"
+                    + " the smallest are summed as comm=\"(other)\".", "comm"),
     CALLS_BY_FLAGS("memfd_create_calls_by_flags", Type.COUNTER,
             "memfd_create(2) calls by flags argument: MFD_* names joined by |, 'none' for 0, 'invalid' for any undefined bit.",
             "flags"),
     FAILURES("memfd_create_failures", Type.COUNTER,
             "memfd_create(2) calls that failed, by comm and errno name (EMFILE, EINVAL, ...).", "comm", "errno"),
+    CALLS_BY_CGROUP("memfd_create_calls_by_cgroup", Type.COUNTER,
+            "memfd_create(2) calls by the caller's cgroup v2 path (containers, pods, systemd units); '(unknown)' for"
+                    + " cgroups removed before they could be named.", "cgroup"),
     OBSERVED_CALLS("memfd_create_observed_calls", Type.COUNTER,
             "Every memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
     OBSERVED_FAILURES("memfd_create_observed_failures", Type.COUNTER,
@@ -31,8 +35,8 @@ public enum MetricFamily {
             "memfd_create(2) calls one process made in one second: one observation per process per one-second window"
                     + " that starts at its first call (log2 buckets; native histogram schema 0)."),
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
-            "Calls (map calls_by_comm, calls_by_flags, rate_windows) or failures (map failures_by_comm) seen but not"
-                    + " recorded per key because the map was full; they are still in the observed totals.", "map"),
+            "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm)"
+                    + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
@@ -42,13 +46,12 @@ public enum MetricFamily {
     COLLECTOR_SUCCESS("memfd_exporter_collector_success", Type.GAUGE,
             "1 if the collector succeeded in this scrape, 0 if it failed (its metrics are then absent; see the log).",
             "collector"),
-    BPF_STATS_ENABLED("memfd_exporter_bpf_stats_enabled", Type.GAUGE,
-            "1 when the kernel measures BPF program run time (sysctl kernel.bpf_stats_enabled=1), else 0 and the"
-                    + " program run metrics stay 0."),
     PROGRAM_RUNS("memfd_exporter_bpf_program_runs", Type.COUNTER,
-            "Times each of the exporter's BPF programs ran while kernel.bpf_stats_enabled=1.", "program"),
+            "Times each of the exporter's BPF programs ran while the kernel measured BPF stats"
+                    + " (sysctl kernel.bpf_stats_enabled=1); stays 0 otherwise.", "program"),
     PROGRAM_RUN_TIME("memfd_exporter_bpf_program_run_time_seconds", Type.COUNTER,
-            "Time each of the exporter's BPF programs ran while kernel.bpf_stats_enabled=1.", "program"),
+            "Time each of the exporter's BPF programs ran while the kernel measured BPF stats"
+                    + " (sysctl kernel.bpf_stats_enabled=1); stays 0 otherwise.", "program"),
     BUILD("memfd_exporter_build", Type.INFO,
             "Always 1; labels name the exporter version and the libbpf and Java runtimes it uses.",
             "version", "libbpf_version", "java_version");

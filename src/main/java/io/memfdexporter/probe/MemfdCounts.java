@@ -9,9 +9,10 @@ import java.util.Map;
  * with {@link #totals()} exactly only when no call happened during the read.
  */
 public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
-                          Map<FailureKey, Long> failures, Totals totals, Log2Histogram callsPerProcessSecond,
-                          List<MapFill> fill) {
+                          Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup, Totals totals,
+                          Log2Histogram callsPerProcessSecond, List<MapFill> fill) {
     public MemfdCounts {
+        callsByCgroup = Map.copyOf(callsByCgroup);
         callsByComm = Map.copyOf(callsByComm);
         callsByFlags = Map.copyOf(callsByFlags);
         failures = Map.copyOf(failures);

@@ -31,6 +31,7 @@ public final class MemfdProbe implements Probe {
     private final BpfMap callsByFlags;
     private final BpfMap failuresByComm;
     private final BpfMap totals;
+    private final BpfMap callsByCgroup;
     private final BpfMap rateWindows;
     private final BpfMap rateHistogram;
 
@@ -41,6 +42,7 @@ public final class MemfdProbe implements Probe {
         this.callsByFlags = object.map("calls_by_flags");
         this.failuresByComm = object.map("failures_by_comm");
         this.totals = object.map("totals");
+        this.callsByCgroup = object.map("calls_by_cgroup");
         this.rateWindows = object.map("rate_windows");
         this.rateHistogram = object.map("rate_histogram");
     }
@@ -89,14 +91,17 @@ public final class MemfdProbe implements Probe {
         int flagEntries = callsByFlags.forEach((key, value) -> flags.put(key.getInt(), value.getLong()));
         Map<FailureKey, Long> failures = new HashMap<>();
         int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
+        Map<Long, Long> cgroups = new HashMap<>();
+        int cgroupEntries = callsByCgroup.forEach((key, value) -> cgroups.put(key.getLong(), value.getLong()));
         int windowEntries = rateWindows.forEach((key, value) -> { });
         ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
         Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(zero));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
-        return new MemfdCounts(calls, flags, failures, sum, perSecond, List.of(
+        return new MemfdCounts(calls, flags, failures, cgroups, sum, perSecond, List.of(
                 new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
                 new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries()),
+                new MapFill(callsByCgroup.name(), cgroupEntries, callsByCgroup.maxEntries()),
                 new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));
     }
 
