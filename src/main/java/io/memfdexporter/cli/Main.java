@@ -1,6 +1,7 @@
 package io.memfdexporter.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -22,9 +23,11 @@ import picocli.CommandLine.Spec;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
+                "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
                 "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
+    static final Duration MIN_LIVE_INTERVAL = Duration.ofSeconds(1);
 
     @Spec
     private CommandSpec spec;
@@ -48,6 +51,23 @@ public final class Main implements Callable<Integer> {
                     + " are counted in memfd_create_unrecorded_total (default: ${DEFAULT-VALUE}, at most "
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
+
+    @Option(names = "--no-collector.live",
+            description = "Disable the live collector, which scans /proc for the memfds alive now and who holds them"
+                    + " (memfd_live_* metrics; enabled by default).")
+    private boolean noLive;
+
+    @Option(names = "--collector.live.interval", paramLabel = "DURATION", defaultValue = "15s",
+            converter = DurationConverter.class,
+            description = "Time between the end of one live scan and the start of the next; scrapes read the last"
+                    + " completed scan (default: ${DEFAULT-VALUE}, at least 1s).")
+    private Duration liveInterval;
+
+    @Option(names = "--collector.live.max-fds", paramLabel = "N", defaultValue = "200000",
+            description = "File descriptors one live scan examines at most, in ascending pid order; processes beyond"
+                    + " are counted in memfd_exporter_live_skipped_processes{reason=\"budget\"}"
+                    + " (default: ${DEFAULT-VALUE}).")
+    private long liveMaxFds;
 
     public static void main(String[] args) {
         System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
@@ -98,7 +118,14 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bpf.max-comms must be in 1.." + MemfdProbe.MAX_MAX_COMMS
                     + ", got " + maxComms);
         }
-        return new Exporter.Config(address, telemetryPath, maxComms);
+        if (liveInterval.compareTo(MIN_LIVE_INTERVAL) < 0) {
+            throw new ParameterException(spec.commandLine(), "--collector.live.interval must be at least 1s, got "
+                    + liveInterval.toMillis() + "ms");
+        }
+        if (liveMaxFds < 1) {
+            throw new ParameterException(spec.commandLine(), "--collector.live.max-fds must be positive, got " + liveMaxFds);
+        }
+        return new Exporter.Config(address, telemetryPath, maxComms, !noLive, liveInterval, liveMaxFds);
     }
 
     /** {@code --version}. */

@@ -104,11 +104,11 @@ public final class MemfdCollector implements MultiCollector {
         snapshots.metricSnapshot(capacity.build());
     }
 
-    private static CounterSnapshot.Builder counter(MetricFamily family) {
+    static CounterSnapshot.Builder counter(MetricFamily family) {
         return CounterSnapshot.builder().name(family.baseName()).help(family.help());
     }
 
-    private static GaugeSnapshot.Builder gauge(MetricFamily family) {
+    static GaugeSnapshot.Builder gauge(MetricFamily family) {
         return GaugeSnapshot.builder().name(family.baseName()).help(family.help());
     }
 
