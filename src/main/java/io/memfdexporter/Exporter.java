@@ -1,41 +1,62 @@
 package io.memfdexporter;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
+import io.memfdexporter.live.LiveMemfdMonitor;
+import io.memfdexporter.live.LiveMemfdScanner;
 import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.CollectorSet;
+import io.memfdexporter.metrics.LiveMemfdCollector;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdProbe;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
- * The composition root: attaches the probe, registers the collector and serves
- * HTTP. Closing it stops serving, detaches the programs and closes every fd.
+ * The composition root: attaches the probe, starts the live memfd scans,
+ * registers the collectors and serves HTTP. Closing it stops serving and
+ * scanning, detaches the programs and closes every fd.
  */
 public final class Exporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
 
     private final MemfdProbe probe;
+    /** Null with --no-collector.live. */
+    private final LiveMemfdMonitor live;
     private final MetricsServer server;
 
     /** Exporter settings; the CLI documents each. */
-    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries) {
+    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
+                         boolean live, Duration liveInterval, long liveMaxFds) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
+        public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
+        public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
 
         /** Defaults for everything but the address. */
         public static Config listeningOn(ListenAddress address) {
-            return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES);
+            return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS);
+        }
+
+        public Config withMaxComms(int newMaxComms) {
+            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds);
+        }
+
+        public Config withMaxCommSeries(int newMaxCommSeries) {
+            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds);
         }
     }
 
-    private Exporter(MemfdProbe probe, MetricsServer server) {
+    private Exporter(MemfdProbe probe, LiveMemfdMonitor live, MetricsServer server) {
         this.probe = probe;
+        this.live = live;
         this.server = server;
     }
 
@@ -45,19 +66,30 @@ public final class Exporter implements AutoCloseable {
      */
     public static Exporter start(Config config) {
         MemfdProbe probe = MemfdProbe.attach(config.maxComms());
+        LiveMemfdMonitor live = null;
         try {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
-            registry.register(new CollectorSet(List.of(
+            List<CollectorSet.Named> collectors = new ArrayList<>(List.of(
                     new CollectorSet.Named("memfd", new MemfdCollector(probe::read, CgroupPaths.ofThisHost(),
                             config.maxCommSeries())),
-                    new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))), buildInfo));
+                    new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))));
+            if (config.live()) {
+                live = LiveMemfdMonitor.start(new LiveMemfdScanner(config.liveMaxFds()), config.liveInterval());
+                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live)));
+                LOG.info(() -> "live memfd scans every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
+                        + config.liveMaxFds() + " fds each");
+            }
+            registry.register(new CollectorSet(collectors, buildInfo));
             MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
                     probe::isAttached, buildInfo.version());
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
                     + ", metrics at " + config.telemetryPath());
-            return new Exporter(probe, server);
+            return new Exporter(probe, live, server);
         } catch (RuntimeException e) {
+            if (live != null) {
+                live.close();
+            }
             probe.close();
             throw e;
         }
@@ -71,6 +103,9 @@ public final class Exporter implements AutoCloseable {
     @Override
     public void close() {
         server.close();
+        if (live != null) {
+            live.close();
+        }
         probe.close();
         LOG.info("stopped: BPF programs detached");
     }

@@ -24,8 +24,7 @@ class CardinalityKernelTest {
 
     @Test
     void twentyThousandCommsExportAtMostTheCapAndKeepExactTotals() {
-        Exporter.Config config = new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics",
-                MemfdProbe.DEFAULT_MAX_COMMS, MAX_SERIES);
+        Exporter.Config config = Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxCommSeries(MAX_SERIES);
         try (Exporter exporter = Exporter.start(config)) {
             Exposition before = Http.scrape(exporter.port());
             CommThreads.runAs("mfdspray", () -> {

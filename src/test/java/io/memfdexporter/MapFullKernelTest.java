@@ -25,8 +25,7 @@ class MapFullKernelTest {
 
     @Test
     void unrecordedCallsAndFailuresKeepTheSumsExact() {
-        Exporter.Config config = new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics", CAPACITY,
-                Exporter.Config.DEFAULT_MAX_COMM_SERIES);
+        Exporter.Config config = Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(CAPACITY);
         try (Exporter exporter = Exporter.start(config)) {
             // Sequential threads: the first CAPACITY comms get the entries (on a host where nothing
             // else calls memfd_create meanwhile; the invariants below hold either way).

@@ -10,6 +10,8 @@ import jnr.constants.platform.linux.Errno;
 public final class Errnos {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
+    public static final int ESRCH = 3;
+    public static final int EACCES = 13;
     public static final int ENOSPC = 28;
 
     /* Linux aliases that share a number with the name strace and glibc print. */

@@ -1,6 +1,7 @@
 package io.memfdexporter.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -22,9 +23,11 @@ import picocli.CommandLine.Spec;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
+                "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
                 "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
+    static final Duration MIN_LIVE_INTERVAL = Duration.ofSeconds(1);
 
     @Spec
     private CommandSpec spec;
@@ -53,6 +56,23 @@ public final class Main implements Callable<Integer> {
             description = "Most comm series exported per family; the comms with the smallest counts beyond it are summed"
                     + " into comm=\"(other)\", so random process names cannot explode Prometheus (default: ${DEFAULT-VALUE}).")
     private int maxCommSeries;
+
+    @Option(names = "--no-collector.live",
+            description = "Disable the live collector, which scans /proc for the memfds alive now and who holds them"
+                    + " (memfd_live_* metrics; enabled by default).")
+    private boolean noLive;
+
+    @Option(names = "--collector.live.interval", paramLabel = "DURATION", defaultValue = "15s",
+            converter = DurationConverter.class,
+            description = "Time between the end of one live scan and the start of the next; scrapes read the last"
+                    + " completed scan (default: ${DEFAULT-VALUE}, at least 1s).")
+    private Duration liveInterval;
+
+    @Option(names = "--collector.live.max-fds", paramLabel = "N", defaultValue = "200000",
+            description = "File descriptors one live scan examines at most, in ascending pid order; processes beyond"
+                    + " are counted in memfd_exporter_live_skipped_processes{reason=\"budget\"}"
+                    + " (default: ${DEFAULT-VALUE}).")
+    private long liveMaxFds;
 
     public static void main(String[] args) {
         System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
@@ -105,7 +125,14 @@ public final class Main implements Callable<Integer> {
         if (maxCommSeries < 1) {
             throw new ParameterException(spec.commandLine(), "--collector.max-comms must be at least 1, got " + maxCommSeries);
         }
-        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries);
+        if (liveInterval.compareTo(MIN_LIVE_INTERVAL) < 0) {
+            throw new ParameterException(spec.commandLine(), "--collector.live.interval must be at least 1s, got "
+                    + liveInterval.toMillis() + "ms");
+        }
+        if (liveMaxFds < 1) {
+            throw new ParameterException(spec.commandLine(), "--collector.live.max-fds must be positive, got " + liveMaxFds);
+        }
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds);
     }
 
     /** {@code --version}. */

@@ -54,7 +54,30 @@ public enum MetricFamily {
                     + " (sysctl kernel.bpf_stats_enabled=1); stays 0 otherwise.", "program"),
     BUILD("memfd_exporter_build", Type.INFO,
             "Always 1; labels name the exporter version and the libbpf and Java runtimes it uses.",
-            "version", "libbpf_version", "java_version");
+            "version", "libbpf_version", "java_version"),
+    LIVE_ALLOCATED("memfd_live_allocated_bytes", Type.GAUGE,
+            "Memory allocated (st_blocks x 512: pages in RAM or swap) to the memfds alive at the last live scan, held by"
+                    + " an fd or only mapped; each memfd counted once, under the comm of the lowest pid holding it.",
+            "comm"),
+    LIVE_APPARENT("memfd_live_apparent_bytes", Type.GAUGE,
+            "Apparent size (st_size) of the same memfds; above memfd_live_allocated_bytes when they are sparse.",
+            "comm"),
+    LIVE_FILES("memfd_live_files", Type.GAUGE,
+            "Memfds alive at the last live scan, counted as for memfd_live_allocated_bytes.", "comm"),
+    LIVE_SCAN_DURATION("memfd_exporter_live_scan_duration_seconds", Type.GAUGE,
+            "Time the last completed live memfd scan took."),
+    LIVE_SCAN_TIMESTAMP("memfd_exporter_live_last_scan_timestamp_seconds", Type.GAUGE,
+            "When the last live memfd scan completed, in seconds since the Unix epoch: the memfd_live_* values are as of then."),
+    LIVE_SCAN_ERRORS("memfd_exporter_live_scan_errors", Type.COUNTER,
+            "Live memfd scans that failed as a whole (/proc could not be listed); the previous scan's result stays exposed."),
+    LIVE_SCANNED_PROCESSES("memfd_exporter_live_scanned_processes", Type.GAUGE,
+            "Processes whose fds and mappings the last live scan examined completely."),
+    LIVE_SCANNED_FDS("memfd_exporter_live_scanned_fds", Type.GAUGE,
+            "File descriptors the last live scan examined, at most --collector.live.max-fds."),
+    LIVE_SKIPPED_PROCESSES("memfd_exporter_live_skipped_processes", Type.GAUGE,
+            "Processes the last live scan did not examine completely, by reason: budget (--collector.live.max-fds"
+                    + " reached), denied (permission), error (logged at debug level).",
+            "reason");
 
     /** Prometheus metric types as exposed. */
     public enum Type {

@@ -1,0 +1,218 @@
+package io.memfdexporter.live;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.memfdexporter.probe.CommKey;
+
+/** Scans the real /proc while python3 children hold memfds and other files. */
+class LiveMemfdScannerTest {
+    private static final long MIB = 1 << 20;
+
+    /** libc mmap through ctypes: Python's mmap module keeps a dup of the fd, which would hide "mapped only". */
+    private static final String MMAP = """
+            import ctypes, os, sys
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+            def mmap_shared(fd, size):
+                address = libc.mmap(None, size, 3, 1, fd, 0)  # PROT_READ | PROT_WRITE, MAP_SHARED
+                if address in (None, ctypes.c_void_p(-1).value):
+                    raise OSError(ctypes.get_errno(), "mmap")
+                return address
+            def fill(fd, mib):
+                for _ in range(mib):
+                    os.write(fd, b"\\xa5" * (1 << 20))
+            """;
+
+    private static final String HOLDS_64_MIB = MMAP + """
+            fd = os.memfd_create("held")
+            fill(fd, 64)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
+    /** 16 MiB apparent, 4 MiB touched, and the fd closed: only the mapping keeps the memfd alive. */
+    private static final String MAPS_ONLY = MMAP + """
+            fd = os.memfd_create("mapped")
+            os.ftruncate(fd, 16 << 20)
+            address = mmap_shared(fd, 16 << 20)
+            os.close(fd)
+            ctypes.memset(address, 0x5a, 4 << 20)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
+    /** One memfd, held by an fd and mapped twice, shared with a forked child renamed to argv[1]. */
+    private static final String SHARES_WITH_CHILD = MMAP + """
+            fd = os.memfd_create("shared")
+            fill(fd, 8)
+            mmap_shared(fd, 8 << 20)
+            mmap_shared(fd, 8 << 20)
+            renamed, done = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                with open("/proc/self/comm", "w") as comm:
+                    comm.write(sys.argv[1])
+                os.write(done, b"x")
+                sys.stdin.read()
+                os._exit(0)
+            os.read(renamed, 1)
+            print("ready", pid, flush=True)
+            sys.stdin.read()
+            os.waitpid(pid, 0)
+            """;
+
+    /** MFD_HUGETLB, sized but never touched: found with no huge page reserved on the host. */
+    private static final String HOLDS_HUGETLB = """
+            import os, sys
+            fd = os.memfd_create("huge", os.MFD_HUGETLB)
+            os.ftruncate(fd, 2 << 20)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
+    /**
+     * A regular file (4 MiB), an unlinked /dev/shm file held by an fd (8 MiB), an unlinked /dev/shm file only
+     * mapped (16 MiB), and, to show the process was scanned, one 1 MiB memfd.
+     */
+    private static final String HOLDS_OTHER_FILES = MMAP + """
+            regular = os.open(os.path.join(sys.argv[1], "regular"), os.O_RDWR | os.O_CREAT, 0o600)
+            fill(regular, 4)
+            shm = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            os.unlink(sys.argv[2])
+            fill(shm, 8)
+            shm_mapped = os.open(sys.argv[3], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            os.unlink(sys.argv[3])
+            os.ftruncate(shm_mapped, 16 << 20)
+            ctypes.memset(mmap_shared(shm_mapped, 16 << 20), 0x3c, 16 << 20)
+            os.close(shm_mapped)
+            memfd = os.memfd_create("control")
+            fill(memfd, 1)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
+    private final LiveMemfdScanner scanner = new LiveMemfdScanner(Long.MAX_VALUE);
+
+    @BeforeEach
+    void requireRoot() throws IOException {
+        Privilege.requireRoot();
+    }
+
+    @Test
+    void memfdHeldByAnFdIsCountedWithItsAllocatedBytesUnderTheHoldersComm() throws IOException {
+        try (PythonChild child = PythonChild.start(HOLDS_64_MIB)) {
+            LiveScan.Usage usage = usageOf(scanner.scan(), child.comm()).orElseThrow();
+
+            assertEquals(1, usage.files());
+            assertTrue(usage.allocatedBytes() >= 64 * MIB, "allocated " + usage.allocatedBytes());
+            assertEquals(64 * MIB, usage.apparentBytes());
+        }
+    }
+
+    @Test
+    void memfdOnlyMappedIsFoundThroughMapFilesAndReportsBlocksNotSize() throws IOException {
+        try (PythonChild child = PythonChild.start(MAPS_ONLY)) {
+            assertFalse(fdTargets(child.pid()).stream().anyMatch(target -> target.startsWith("/memfd:")),
+                    "the child must hold no memfd fd");
+
+            LiveScan.Usage usage = usageOf(scanner.scan(), child.comm()).orElseThrow();
+
+            assertEquals(1, usage.files());
+            assertTrue(usage.allocatedBytes() >= 4 * MIB && usage.allocatedBytes() < 16 * MIB,
+                    "allocated " + usage.allocatedBytes());
+            assertEquals(16 * MIB, usage.apparentBytes());
+        }
+    }
+
+    @Test
+    void hugetlbMemfdIsFoundWithNoBlocksUntilTouched() throws IOException {
+        try (PythonChild child = PythonChild.start(HOLDS_HUGETLB)) {
+            assertEquals(Optional.of(new LiveScan.Usage(1, 0, 2 * MIB)), usageOf(scanner.scan(), child.comm()));
+        }
+    }
+
+    @Test
+    void memfdSharedByTwoProcessesAndMappedTwiceCountsOnceUnderTheLowestPid() throws IOException {
+        String forkedComm = PythonChild.uniqueComm();
+        try (PythonChild child = PythonChild.start(SHARES_WITH_CHILD, forkedComm)) {
+            long forkedPid = Long.parseLong(child.readyWords()[1]);
+            String lowest = child.pid() < forkedPid ? child.comm() : forkedComm;
+            String highest = child.pid() < forkedPid ? forkedComm : child.comm();
+
+            LiveScan scan = scanner.scan();
+
+            LiveScan.Usage usage = usageOf(scan, lowest).orElseThrow();
+            assertEquals(1, usage.files());
+            assertEquals(8 * MIB, usage.apparentBytes());
+            assertEquals(Optional.empty(), usageOf(scan, highest));
+        }
+    }
+
+    @Test
+    void seriesIsGoneOnceTheHolderHasExited() throws IOException {
+        String comm;
+        try (PythonChild child = PythonChild.start(HOLDS_64_MIB)) {
+            comm = child.comm();
+            assertTrue(usageOf(scanner.scan(), comm).isPresent());
+        }
+
+        assertEquals(Optional.empty(), usageOf(scanner.scan(), comm));
+    }
+
+    @Test
+    void regularFilesAndUnlinkedShmFilesAreNotMemfds(@TempDir Path dir) throws IOException {
+        Path shm = Path.of("/dev/shm", PythonChild.uniqueComm());
+        Path shmMapped = Path.of(shm + "-mapped");
+        try (PythonChild child = PythonChild.start(HOLDS_OTHER_FILES, dir.toString(), shm.toString(), shmMapped.toString())) {
+            LiveScan.Usage usage = usageOf(scanner.scan(), child.comm()).orElseThrow();
+
+            assertEquals(1, usage.files());
+            assertEquals(MIB, usage.apparentBytes());
+        } finally {
+            Files.deleteIfExists(shm);
+            Files.deleteIfExists(shmMapped);
+        }
+    }
+
+    @Test
+    void fdBudgetStopsTheScanAndCountsTheProcessesLeft() throws IOException {
+        try (PythonChild child = PythonChild.start(HOLDS_64_MIB)) {
+            LiveScan scan = new LiveMemfdScanner(1).scan();
+
+            assertEquals(1, scan.fds());
+            assertTrue(scan.skippedProcesses().getOrDefault(LiveScan.Skip.BUDGET, 0) >= 1, scan.toString());
+            assertEquals(Optional.empty(), usageOf(scan, child.comm()));
+        }
+    }
+
+    private static Optional<LiveScan.Usage> usageOf(LiveScan scan, String comm) {
+        return Optional.ofNullable(scan.byComm().get(new CommKey(comm.getBytes(StandardCharsets.UTF_8))));
+    }
+
+    private static List<String> fdTargets(long pid) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.map(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString();
+                } catch (IOException e) {
+                    return ""; // the fd of the listing itself, closed by now
+                }
+            }).toList();
+        }
+    }
+}
