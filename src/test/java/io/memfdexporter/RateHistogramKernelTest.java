@@ -3,6 +3,7 @@ package io.memfdexporter;
 import static io.memfdexporter.testing.CommThreads.calls;
 import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,9 @@ import io.memfdexporter.testing.TestLibC;
 /**
  * The per-process one-second rate histogram: windows are recorded when the
  * next window starts, when the process exits, or, when it went idle, at the
- * next scrape; no per-process state outlives the process.
+ * next scrape; no per-process state outlives the process. The histogram is
+ * host-wide, so exact assertions are made on buckets that other processes on
+ * a test host (container runtimes, other builds) do not reach.
  */
 @ExtendWith(RequiresBpf.class)
 class RateHistogramKernelTest {
@@ -39,10 +42,10 @@ class RateHistogramKernelTest {
                     "import os; [os.close(os.memfd_create('x', os.MFD_CLOEXEC)) for _ in range(5000)]");
             Exposition after = Http.scrape(exporter.port());
 
-            assertEquals(1, delta(before, after, HISTOGRAM + "_count"), "one window");
-            assertEquals(5000, delta(before, after, HISTOGRAM + "_sum"));
-            assertEquals(0, delta(before, after, HISTOGRAM + "_bucket", "le", "4096.0"));
-            assertEquals(1, delta(before, after, HISTOGRAM + "_bucket", "le", "8192.0"));
+            assertEquals(1, inBucket(before, after, 8192), "one window in (4096, 8192]");
+            assertEquals(0, delta(before, after, HISTOGRAM + "_bucket", "le", "+Inf")
+                    - delta(before, after, HISTOGRAM + "_bucket", "le", "8192.0"), "none above");
+            assertTrue(delta(before, after, HISTOGRAM + "_sum") >= 5000);
             assertEquals(before.value("memfd_exporter_bpf_map_entries", "map", "rate_windows"),
                     after.value("memfd_exporter_bpf_map_entries", "map", "rate_windows"), "the exited process left no state");
             assertEquals(0, after.value("memfd_create_unrecorded_total", "map", "rate_windows"));
@@ -59,11 +62,9 @@ class RateHistogramKernelTest {
             Exposition afterWindow = Http.scrape(exporter.port());
             Exposition again = Http.scrape(exporter.port());
 
-            assertEquals(1, delta(before, afterWindow, HISTOGRAM + "_count"));
-            assertEquals(300, delta(before, afterWindow, HISTOGRAM + "_sum"));
-            assertEquals(1, delta(before, afterWindow, HISTOGRAM + "_bucket", "le", "512.0")
-                    - delta(before, afterWindow, HISTOGRAM + "_bucket", "le", "256.0"), "in (256, 512]");
-            assertEquals(afterWindow.value(HISTOGRAM + "_count"), again.value(HISTOGRAM + "_count"), "flushed once");
+            assertEquals(1, inBucket(before, afterWindow, 512), "one window in (256, 512]");
+            assertTrue(delta(before, afterWindow, HISTOGRAM + "_sum") >= 300);
+            assertEquals(0, inBucket(afterWindow, again, 512), "flushed once");
         }
     }
 
@@ -73,19 +74,23 @@ class RateHistogramKernelTest {
             Exposition before = Http.scrape(exporter.port());
             Python.named(uniqueComm("mfdtwo")).run("""
                     import os, time
-                    for _ in range(10): os.close(os.memfd_create('x'))
+                    for _ in range(700): os.close(os.memfd_create('x'))
                     time.sleep(1.2)
-                    for _ in range(40): os.close(os.memfd_create('x'))
+                    for _ in range(3000): os.close(os.memfd_create('x'))
                     """);
             Exposition after = Http.scrape(exporter.port());
 
-            assertEquals(2, delta(before, after, HISTOGRAM + "_count"));
-            assertEquals(50, delta(before, after, HISTOGRAM + "_sum"));
-            assertEquals(1, delta(before, after, HISTOGRAM + "_bucket", "le", "16.0")
-                    - delta(before, after, HISTOGRAM + "_bucket", "le", "8.0"), "10 calls: (8, 16]");
-            assertEquals(1, delta(before, after, HISTOGRAM + "_bucket", "le", "64.0")
-                    - delta(before, after, HISTOGRAM + "_bucket", "le", "32.0"), "40 calls: (32, 64]");
+            assertEquals(1, inBucket(before, after, 1024), "700 calls: (512, 1024]");
+            assertEquals(1, inBucket(before, after, 4096), "3000 calls: (2048, 4096]");
+            assertEquals(0, inBucket(before, after, 2048), "no window merged or split");
+            assertTrue(delta(before, after, HISTOGRAM + "_sum") >= 3700);
         }
+    }
+
+    /** New observations in the bucket (upperBound/2, upperBound]. */
+    private static double inBucket(Exposition before, Exposition after, long upperBound) {
+        return delta(before, after, HISTOGRAM + "_bucket", "le", upperBound + ".0")
+                - delta(before, after, HISTOGRAM + "_bucket", "le", upperBound / 2 + ".0");
     }
 
     private static double delta(Exposition before, Exposition after, String name, String... labels) {
