@@ -99,6 +99,21 @@ public final class BpfMap {
         }
     }
 
+    /** {@link #lookupPerCpu(ByteBuffer)} of a per-CPU array's index. */
+    public ByteBuffer lookupPerCpu(int index) {
+        return lookupPerCpu(ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, index));
+    }
+
+    /** The sum over all CPUs of a per-CPU array's {@code __u64} value at an index. */
+    public long sumPerCpu(int index) {
+        ByteBuffer perCpu = lookupPerCpu(index);
+        long sum = 0;
+        for (int offset = 0; offset < perCpu.limit(); offset += paddedValueSize()) {
+            sum += perCpu.getLong(offset);
+        }
+        return sum;
+    }
+
     /**
      * Looks up one key of a per-CPU map and returns each CPU's value (each
      * padded to 8 bytes, as the kernel copies them), in host byte order.

@@ -24,21 +24,39 @@ public enum MetricFamily {
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
             "Calls (map calls_by_comm, calls_by_flags) or failures (map failures_by_comm) seen but not recorded per key"
                     + " because the map was full; they are still in the observed totals.", "map"),
+    REQUESTED_SIZE("memfd_requested_size_bytes", Type.HISTOGRAM,
+            "Sizes that successful ftruncate(2) (length) and fallocate(2) (offset + len) calls on memfds requested,"
+                    + " in power-of-two buckets (native histogram schema 0)."),
+    REQUESTED_BYTES("memfd_requested_bytes", Type.COUNTER,
+            "Sum of the sizes that successful ftruncate(2) and fallocate(2) calls on memfds requested, by comm;"
+                    + " requests, not memory in use.", "comm"),
+    REQUESTED_UNRECORDED_BYTES("memfd_requested_unrecorded_bytes", Type.COUNTER,
+            "Requested bytes not recorded per comm because the map requested_bytes_by_comm was full; they are still"
+                    + " in memfd_requested_size_bytes_sum."),
+    SECRET_CALLS("memfd_secret_calls", Type.COUNTER,
+            "memfd_secret(2) calls, successful or not, by comm. Absent on kernels without CONFIG_SECRETMEM.", "comm"),
+    SECRET_FAILURES("memfd_secret_failures", Type.COUNTER,
+            "memfd_secret(2) calls that failed, by comm and errno name (ENOSYS when secretmem is disabled at boot,"
+                    + " EINVAL, EMFILE, ...).", "comm", "errno"),
+    SECRET_UNRECORDED("memfd_secret_unrecorded", Type.COUNTER,
+            "memfd_secret(2) calls (map secret_calls_by_comm) or failures (map secret_failures_by_comm) not recorded"
+                    + " per key because the map was full.", "map"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
             "Maximum entries of each BPF hash map (--bpf.max-comms for the per-comm maps).", "map"),
     READ_DURATION("memfd_exporter_map_read_duration_seconds", Type.GAUGE,
-            "Time the last scrape spent reading the BPF maps."),
+            "Time the last scrape spent reading each probe's BPF maps (probe memfd, sizes, secret).", "probe"),
     READ_ERRORS("memfd_exporter_map_read_errors", Type.COUNTER,
-            "Scrapes whose BPF map read failed; such a scrape exposes only the exporter's own metrics."),
+            "Scrapes whose read of a probe's BPF maps failed; such a scrape exposes none of that probe's metrics.",
+            "probe"),
     BUILD("memfd_exporter_build", Type.INFO,
             "Always 1; labels name the exporter version and the libbpf and Java runtimes it uses.",
             "version", "libbpf_version", "java_version");
 
     /** Prometheus metric types as exposed. */
     public enum Type {
-        COUNTER("_total"), GAUGE(""), INFO("_info");
+        COUNTER("_total"), GAUGE(""), HISTOGRAM(""), INFO("_info");
 
         private final String suffix;
 

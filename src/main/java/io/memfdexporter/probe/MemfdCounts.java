@@ -9,7 +9,7 @@ import java.util.Map;
  * with {@link #totals()} exactly only when no call happened during the read.
  */
 public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
-                          Map<FailureKey, Long> failures, Totals totals, List<MapFill> fill) {
+                          Map<FailureKey, Long> failures, Totals totals, List<MapFill> fill) implements ProbeCounts {
     public MemfdCounts {
         callsByComm = Map.copyOf(callsByComm);
         callsByFlags = Map.copyOf(callsByFlags);

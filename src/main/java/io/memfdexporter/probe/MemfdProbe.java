@@ -1,7 +1,5 @@
 package io.memfdexporter.probe;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +15,7 @@ import io.memfdexporter.bpf.Native;
  * bpf/memfd.bpf.c, loaded from the jar and attached to the memfd_create
  * tracepoints. Closing it detaches the programs and frees the maps.
  */
-public final class MemfdProbe implements AutoCloseable {
+public final class MemfdProbe implements Probe {
     public static final int DEFAULT_MAX_COMMS = 10240;
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
@@ -65,7 +63,7 @@ public final class MemfdProbe implements AutoCloseable {
         }
     }
 
-    /** True while every program is attached. */
+    @Override
     public boolean isAttached() {
         return links.stream().allMatch(BpfLink::isAttached);
     }
@@ -78,8 +76,7 @@ public final class MemfdProbe implements AutoCloseable {
         int flagEntries = callsByFlags.forEach((key, value) -> flags.put(key.getInt(), value.getLong()));
         Map<FailureKey, Long> failures = new HashMap<>();
         int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
-        ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
-        Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
+        Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new MemfdCounts(calls, flags, failures, sum, List.of(
                 new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
