@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Structures shared between memfd.bpf.c and the Java exporter, which mirrors
- * each of them in src/main/java/io/memfdexporter/kernel. Every struct is laid
- * out without implicit padding: padding bytes would become part of hash keys.
+ * Structures shared between the BPF programs (bpf/NAME.bpf.c) and the Java
+ * exporter, which mirrors each of them in src/main/java/io/memfdexporter/probe.
+ * Every struct is laid out without implicit padding: padding bytes would
+ * become part of hash keys.
  */
 #ifndef MEMFD_EXPORTER_H
 #define MEMFD_EXPORTER_H
@@ -32,7 +33,7 @@ struct comm_key {
 	char comm[COMM_LEN];
 };
 
-/* failures_by_comm key: comm and the positive errno memfd_create returned. */
+/* failures_by_comm and secret_failures_by_comm key: comm and the positive errno the call returned. */
 struct failure_key {
 	char comm[COMM_LEN];
 	__s32 err;
@@ -69,6 +70,17 @@ struct totals {
 #define WINDOW_COUNT_MAX  ((1ULL << WINDOW_COUNT_BITS) - 1)
 #define WINDOW_MS         1000
 #define RATE_WINDOWS_ENTRIES 16384
+
+/*
+ * The single entry of secret.bpf.c's per-CPU secret_totals map: memfd_secret
+ * calls and failures a full per-comm map could not record, so that
+ *   sum(secret_calls_by_comm) + unrecorded_calls       == all calls
+ *   sum(secret_failures_by_comm) + unrecorded_failures == all failures
+ */
+struct secret_totals {
+	__u64 unrecorded_calls;
+	__u64 unrecorded_failures;
+};
 
 /*
  * A histogram of non-negative integers with power-of-two buckets: slot 0

@@ -3,6 +3,7 @@ package io.memfdexporter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.Native;
@@ -10,24 +11,29 @@ import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveMemfdScanner;
-import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.BpfProgramCollector;
+import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.CollectorSet;
 import io.memfdexporter.metrics.LiveMemfdCollector;
 import io.memfdexporter.metrics.MemfdCollector;
+import io.memfdexporter.metrics.SecretCollector;
+import io.memfdexporter.metrics.SizesCollector;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdProbe;
+import io.memfdexporter.probe.Probe;
+import io.memfdexporter.probe.SecretProbe;
+import io.memfdexporter.probe.SizesProbe;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
- * The composition root: attaches the probe, starts the live memfd scans,
+ * The composition root: attaches the probes, starts the live memfd scans,
  * registers the collectors and serves HTTP. Closing it stops serving and
  * scanning, detaches the programs and closes every fd.
  */
 public final class Exporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
 
-    private final MemfdProbe probe;
+    private final List<Probe> probes;
     /** Null with --no-collector.live. */
     private final LiveMemfdMonitor live;
     private final MetricsServer server;
@@ -54,43 +60,54 @@ public final class Exporter implements AutoCloseable {
         }
     }
 
-    private Exporter(MemfdProbe probe, LiveMemfdMonitor live, MetricsServer server) {
-        this.probe = probe;
+    private Exporter(List<Probe> probes, LiveMemfdMonitor live, MetricsServer server) {
+        this.probes = probes;
         this.live = live;
         this.server = server;
     }
 
     /**
-     * @throws io.memfdexporter.bpf.BpfUnavailableException when the probe cannot be attached
+     * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached
      * @throws io.memfdexporter.http.ListenException when the address cannot be bound
      */
     public static Exporter start(Config config) {
-        MemfdProbe probe = MemfdProbe.attach(config.maxComms());
+        List<Probe> probes = new ArrayList<>();
         LiveMemfdMonitor live = null;
         try {
-            PrometheusRegistry registry = new PrometheusRegistry();
-            BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
+            MemfdProbe memfd = MemfdProbe.attach(config.maxComms());
+            probes.add(memfd);
+            SizesProbe sizes = SizesProbe.attach(config.maxComms());
+            probes.add(sizes);
+            Optional<SecretProbe> secret = SecretProbe.attachIfSupported(config.maxComms());
+            secret.ifPresent(probes::add);
+            List<Probe> attached = List.copyOf(probes);
+
+            int maxCommSeries = config.maxCommSeries();
             List<CollectorSet.Named> collectors = new ArrayList<>(List.of(
-                    new CollectorSet.Named("memfd", new MemfdCollector(probe::read, CgroupPaths.ofThisHost(),
-                            config.maxCommSeries())),
-                    new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))));
+                    new CollectorSet.Named("memfd", new MemfdCollector(memfd::read, CgroupPaths.ofThisHost(), maxCommSeries)),
+                    new CollectorSet.Named("sizes", new SizesCollector(sizes::read, maxCommSeries))));
+            secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
+                    new SecretCollector(probe::read, maxCommSeries))));
+            collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (config.live()) {
                 live = LiveMemfdMonitor.start(new LiveMemfdScanner(config.liveMaxFds()), config.liveInterval());
                 collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live)));
                 LOG.info(() -> "live memfd scans every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
                         + config.liveMaxFds() + " fds each");
             }
+            PrometheusRegistry registry = new PrometheusRegistry();
+            BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
             registry.register(new CollectorSet(collectors, buildInfo));
             MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
-                    probe::isAttached, buildInfo.version());
+                    () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
                     + ", metrics at " + config.telemetryPath());
-            return new Exporter(probe, live, server);
+            return new Exporter(attached, live, server);
         } catch (RuntimeException e) {
             if (live != null) {
                 live.close();
             }
-            probe.close();
+            closeAll(probes);
             throw e;
         }
     }
@@ -100,13 +117,20 @@ public final class Exporter implements AutoCloseable {
         return server.port();
     }
 
+    /** Closes probes in the reverse order of their attach. */
+    private static void closeAll(List<Probe> probes) {
+        for (int i = probes.size() - 1; i >= 0; i--) {
+            probes.get(i).close();
+        }
+    }
+
     @Override
     public void close() {
         server.close();
         if (live != null) {
             live.close();
         }
-        probe.close();
+        closeAll(probes);
         LOG.info("stopped: BPF programs detached");
     }
 }

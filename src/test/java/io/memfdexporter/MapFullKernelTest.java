@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -43,7 +45,7 @@ class MapFullKernelTest {
                     expectedUnrecorded += n + 1;
                 }
             }
-            Exposition metrics = stableScrape(exporter.port());
+            Exposition metrics = stableScrape(exporter.port(), "memfd_create_observed_calls_total");
 
             assertEquals(CAPACITY, metrics.value("memfd_exporter_bpf_map_entries", "map", "calls_by_comm"));
             assertEquals(CAPACITY, metrics.value("memfd_exporter_bpf_map_capacity", "map", "calls_by_comm"));
@@ -70,16 +72,51 @@ class MapFullKernelTest {
         }
     }
 
-    /** Two identical consecutive scrapes: the maps were not changing while read. */
-    private static Exposition stableScrape(int port) {
+    @Test
+    void requestedBytesOfUnrecordedCommsStayInTheHistogramSum() {
+        try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(CAPACITY))) {
+            Map<String, Long> requested = new LinkedHashMap<>();
+            for (int i = 0; i < 10; i++) {
+                long size = (i + 1) * 4096L;
+                String comm = uniqueComm("mfdsize" + i);
+                requested.put(comm, size);
+                CommThreads.runAs(comm, () -> {
+                    int fd = TestLibC.memfd("full", TestLibC.MFD_CLOEXEC);
+                    TestLibC.check(TestLibC.INSTANCE.ftruncate(fd, size), "ftruncate");
+                    TestLibC.INSTANCE.close(fd);
+                });
+            }
+            Exposition metrics = stableScrape(exporter.port(), "memfd_requested_size_bytes_count");
+
+            assertEquals(CAPACITY, metrics.value("memfd_exporter_bpf_map_entries", "map", "requested_bytes_by_comm"));
+            long unrecordedOfOurs = 0;
+            for (Map.Entry<String, Long> comm : requested.entrySet()) {
+                double bytes = metrics.value("memfd_requested_bytes_total", "comm", comm.getKey());
+                if (bytes == 0) {
+                    unrecordedOfOurs += comm.getValue();
+                } else {
+                    assertEquals(comm.getValue().doubleValue(), bytes, comm.getKey());
+                }
+            }
+            // Our first CAPACITY comms got the entries on a quiet host; the invariant holds either way.
+            double unrecorded = metrics.value("memfd_requested_unrecorded_bytes_total");
+            assertTrue(unrecordedOfOurs >= (5 + 6 + 7 + 8 + 9 + 10) * 4096L, "at least the last 6 comms are unrecorded");
+            assertTrue(unrecorded >= unrecordedOfOurs, "every unrecorded byte of ours is counted");
+            assertEquals(metrics.value("memfd_requested_size_bytes_sum"),
+                    metrics.sum("memfd_requested_bytes_total") + unrecorded, "per-comm sum + unrecorded == histogram sum");
+        }
+    }
+
+    /** Two consecutive scrapes with the same value of a total: the maps were not changing while read. */
+    private static Exposition stableScrape(int port, String total) {
         Exposition previous = Http.scrape(port);
         for (int attempt = 0; attempt < 50; attempt++) {
             Exposition next = Http.scrape(port);
-            if (next.value("memfd_create_observed_calls_total") == previous.value("memfd_create_observed_calls_total")) {
+            if (next.value(total) == previous.value(total)) {
                 return next;
             }
             previous = next;
         }
-        throw new AssertionError("memfd_create activity on this host never paused for a consistent read");
+        throw new AssertionError("activity on this host never paused for a consistent read of " + total);
     }
 }

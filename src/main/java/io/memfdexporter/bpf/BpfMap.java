@@ -104,6 +104,30 @@ public final class BpfMap {
         return lookupValue(keyBytes, valueSize);
     }
 
+    /** {@link #lookup(ByteBuffer)} of an array's index. */
+    public ByteBuffer lookup(int index) {
+        return lookup(indexKey(index));
+    }
+
+    private static ByteBuffer indexKey(int index) {
+        return ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, index);
+    }
+
+    /** {@link #lookupPerCpu(ByteBuffer)} of a per-CPU array's index. */
+    public ByteBuffer lookupPerCpu(int index) {
+        return lookupPerCpu(indexKey(index));
+    }
+
+    /** The sum over all CPUs of a per-CPU array's {@code __u64} value at an index. */
+    public long sumPerCpu(int index) {
+        ByteBuffer perCpu = lookupPerCpu(index);
+        long sum = 0;
+        for (int offset = 0; offset < perCpu.limit(); offset += paddedValueSize()) {
+            sum += perCpu.getLong(offset);
+        }
+        return sum;
+    }
+
     /**
      * Looks up one key of a per-CPU map and returns each CPU's value (each
      * padded to 8 bytes, as the kernel copies them), in host byte order.

@@ -102,7 +102,8 @@ public final class BpfObject implements AutoCloseable {
      * Attaches programs as their SEC() names say; they stay attached until
      * {@link #close()}. tracefs is made available while tracepoints are attached.
      *
-     * @throws BpfUnavailableException when a tracepoint is missing or tracefs cannot be had
+     * @throws MissingTracepointException when the kernel lacks a tracepoint
+     * @throws BpfUnavailableException when tracefs cannot be had
      */
     public List<BpfLink> attachAll(String... programNames) {
         List<BpfLink> attached = new ArrayList<>();

@@ -48,10 +48,10 @@ public final class Tracefs implements AutoCloseable {
         return root;
     }
 
-    /** @throws BpfUnavailableException when the kernel has no such tracepoint */
+    /** @throws MissingTracepointException when the kernel has no such tracepoint */
     public void requireTracepoint(String category, String name) {
         if (!Files.exists(root.resolve("events").resolve(category).resolve(name).resolve("id"))) {
-            throw new BpfUnavailableException("the kernel has no tracepoint " + category + ":" + name + " (no "
+            throw new MissingTracepointException("the kernel has no tracepoint " + category + ":" + name + " (no "
                     + root.resolve("events").resolve(category).resolve(name)
                     + "); syscall tracepoints need CONFIG_FTRACE_SYSCALLS=y");
         }

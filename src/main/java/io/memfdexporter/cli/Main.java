@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 /** The {@code memfd_exporter} command line, in node_exporter's flag style. */
 @Command(name = "memfd_exporter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
-        description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
+        description = "Exports memfd_create(2), memfd size and memfd_secret(2) activity, counted in the kernel by eBPF"
+                + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
                 "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
                 "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
@@ -47,8 +48,9 @@ public final class Main implements Callable<Integer> {
     private LogLevel logLevel;
 
     @Option(names = "--bpf.max-comms", paramLabel = "N", defaultValue = "" + MemfdProbe.DEFAULT_MAX_COMMS,
-            description = "Capacity of the kernel's per-comm maps (calls and failures); calls from comms beyond it"
-                    + " are counted in memfd_create_unrecorded_total (default: ${DEFAULT-VALUE}, at most "
+            description = "Capacity of each of the kernel's per-comm maps (memfd_create calls and failures,"
+                    + " requested memfd bytes, memfd_secret calls and failures); what comms beyond it do is"
+                    + " counted in the memfd_*_unrecorded_* metrics (default: ${DEFAULT-VALUE}, at most "
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
 

@@ -37,6 +37,23 @@ public enum MetricFamily {
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
             "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm)"
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
+    REQUESTED_SIZE("memfd_requested_size_bytes", Type.HISTOGRAM,
+            "Sizes that successful ftruncate(2) (length) and fallocate(2) (offset + len) calls on memfds requested,"
+                    + " in power-of-two buckets (native histogram schema 0)."),
+    REQUESTED_BYTES("memfd_requested_bytes", Type.COUNTER,
+            "Sum of the sizes that successful ftruncate(2) and fallocate(2) calls on memfds requested, by comm;"
+                    + " requests, not memory in use.", "comm"),
+    REQUESTED_UNRECORDED_BYTES("memfd_requested_unrecorded_bytes", Type.COUNTER,
+            "Requested bytes not recorded per comm because the map requested_bytes_by_comm was full; they are still"
+                    + " in memfd_requested_size_bytes_sum."),
+    SECRET_CALLS("memfd_secret_calls", Type.COUNTER,
+            "memfd_secret(2) calls, successful or not, by comm. Absent on kernels without CONFIG_SECRETMEM.", "comm"),
+    SECRET_FAILURES("memfd_secret_failures", Type.COUNTER,
+            "memfd_secret(2) calls that failed, by comm and errno name (ENOSYS when secretmem is disabled at boot,"
+                    + " EINVAL, EMFILE, ...).", "comm", "errno"),
+    SECRET_UNRECORDED("memfd_secret_unrecorded", Type.COUNTER,
+            "memfd_secret(2) calls (map secret_calls_by_comm) or failures (map secret_failures_by_comm) not recorded"
+                    + " per key because the map was full.", "map"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,

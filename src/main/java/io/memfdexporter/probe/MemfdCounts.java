@@ -10,7 +10,7 @@ import java.util.Map;
  */
 public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
                           Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup, Totals totals,
-                          Log2Histogram callsPerProcessSecond, List<MapFill> fill) {
+                          Log2Histogram callsPerProcessSecond, List<MapFill> fill) implements ProbeCounts {
     public MemfdCounts {
         callsByCgroup = Map.copyOf(callsByCgroup);
         callsByComm = Map.copyOf(callsByComm);

@@ -1,7 +1,5 @@
 package io.memfdexporter.probe;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,9 +92,8 @@ public final class MemfdProbe implements Probe {
         Map<Long, Long> cgroups = new HashMap<>();
         int cgroupEntries = callsByCgroup.forEach((key, value) -> cgroups.put(key.getLong(), value.getLong()));
         int windowEntries = rateWindows.forEach((key, value) -> { });
-        ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
-        Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(zero));
-        Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
+        Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(0));
+        Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new MemfdCounts(calls, flags, failures, cgroups, sum, perSecond, List.of(
                 new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),

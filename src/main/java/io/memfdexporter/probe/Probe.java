@@ -4,8 +4,8 @@ import java.util.List;
 
 import io.memfdexporter.bpf.BpfObject.ProgramStats;
 
-/** A loaded, attached BPF object of ours; closing it detaches its programs and frees its maps. */
-public interface Probe extends AutoCloseable {
+/** A loaded BPF object counting one concern; closing it detaches its programs and frees its maps. */
+public sealed interface Probe extends AutoCloseable permits MemfdProbe, SizesProbe, SecretProbe {
     /** True while every program is attached. */
     boolean isAttached();
 

@@ -30,4 +30,27 @@ class KeyLayoutTest {
         }
         assertEquals(new Totals(6, 60, 600, 6000, 60000, 600000, 6000000), Totals.sumPerCpu(perCpu, stride));
     }
+
+    @Test
+    void secretTotalsAreSummedAcrossCpus() {
+        ByteBuffer perCpu = ByteBuffer.allocate(2 * SecretTotals.SIZE).order(ByteOrder.nativeOrder());
+        perCpu.putLong(1).putLong(20).putLong(3).putLong(40).flip();
+        assertEquals(new SecretTotals(4, 60), SecretTotals.sumPerCpu(perCpu, SecretTotals.SIZE));
+    }
+
+    @Test
+    void log2HistogramsAreSummedAcrossCpusSlotBySlot() {
+        ByteBuffer perCpu = ByteBuffer.allocate(2 * Log2Histogram.SIZE).order(ByteOrder.nativeOrder());
+        for (int cpu = 0; cpu < 2; cpu++) {
+            for (int slot = 0; slot < Log2Histogram.SLOTS; slot++) {
+                perCpu.putLong(slot * (cpu + 1L));
+            }
+            perCpu.putLong(1000L * (cpu + 1)); // sum
+        }
+        perCpu.flip();
+        Log2Histogram sum = Log2Histogram.sumPerCpu(perCpu, Log2Histogram.SIZE);
+        assertEquals(3 * 31, sum.slot(31));
+        assertEquals(3 * 65, sum.slot(65));
+        assertEquals(3000, sum.sum());
+    }
 }

@@ -12,6 +12,17 @@ public interface TestLibC {
     int MFD_HUGETLB = 0x4;
     int MFD_NOEXEC_SEAL = 0x8;
     int MFD_EXEC = 0x10;
+    int O_RDWR = 0x2;
+    int O_CREAT = 0x40;
+    int O_EXCL = 0x80;
+    int O_CLOEXEC = 0x80000;
+    int F_ADD_SEALS = 1033;
+    int F_SEAL_SHRINK = 0x2;
+    int F_SEAL_GROW = 0x4;
+    int FALLOC_FL_KEEP_SIZE = 0x1;
+    int FALLOC_FL_PUNCH_HOLE = 0x2;
+    /** memfd_secret(2) on x86-64 (no glibc wrapper). */
+    long SYS_MEMFD_SECRET = 447;
 
     TestLibC INSTANCE = LibraryLoader.create(TestLibC.class).failImmediately().load("c");
 
@@ -24,8 +35,39 @@ public interface TestLibC {
 
     int close(int fd);
 
+    @SaveError
+    int open(String path, int flags, int mode);
+
+    @SaveError
+    int unlink(String path);
+
+    @SaveError
+    int ftruncate(int fd, long length);
+
+    @SaveError
+    int fallocate(int fd, int mode, long offset, long len);
+
+    @SaveError
+    int fcntl(int fd, int cmd, int arg);
+
+    @SaveError
+    long syscall(long number, long arg);
+
     static int lastErrno() {
         return Runtime.getRuntime(INSTANCE).getLastError();
+    }
+
+    /** memfd_create; fails the test unless it succeeds. */
+    static int memfd(String name, int flags) {
+        return check(INSTANCE.memfd_create(name, flags), "memfd_create");
+    }
+
+    /** Fails the test with the errno when a libc call returned -1, else returns its result. */
+    static int check(int result, String call) {
+        if (result < 0) {
+            throw new IllegalStateException(call + " failed: errno " + lastErrno());
+        }
+        return result;
     }
 
     /** memfd_create then close; returns the errno on failure, 0 on success. */

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Sizes requested for memfds: every successful ftruncate(2) (the new length)
+ * and fallocate(2) (offset + len, the end of the allocated range) on a memfd,
+ * as a log2 histogram and as bytes per thread comm. Other files are ignored.
+ *
+ * Only the exit tracepoints are used: a call is counted once it has
+ * succeeded (ftruncate on a sealed memfd fails with EPERM and is not counted),
+ * and its arguments are read back from the caller's saved registers, so no
+ * per-thread state has to carry them from entry to exit.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "memfd.h"
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TMPFS_MAGIC          0x01021994
+#define HUGETLBFS_MAGIC      0x958458f6
+#define FALLOC_FL_PUNCH_HOLE 0x02
+
+/* memfd_create(2) names every memfd "memfd:" + the caller's name (mm/memfd.c). */
+static const char MEMFD_PREFIX[] = "memfd:";
+#define MEMFD_PREFIX_LEN (sizeof(MEMFD_PREFIX) - 1)
+
+/* max_entries is set by the loader (--bpf.max-comms). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct comm_key);
+	__type(value, __u64);
+} requested_bytes_by_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log2_histogram);
+} requested_sizes SEC(".maps");
+
+/* Bytes recorded in requested_sizes whose comm did not fit in requested_bytes_by_comm. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unrecorded_bytes SEC(".maps");
+
+/*
+ * Whether fd of the current task is a memfd. A memfd is a pseudo file: its
+ * dentry is its own parent, never in a directory, named "memfd:NAME", on the
+ * kernel's internal tmpfs or hugetlbfs mount, never linked. The name alone is
+ * not enough: an unlinked /dev/shm/memfd:x has that name, nlink 0 and a tmpfs
+ * superblock too, but its parent is the /dev/shm directory.
+ */
+static __always_inline bool is_memfd(__u64 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
+	struct dentry *dentry;
+	char name[MEMFD_PREFIX_LEN];
+	unsigned long magic;
+
+	if (fd >= fdt->max_fds)
+		return false;
+	/* fd[] is an array of pointers the verifier will not index directly. */
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+		return false;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	magic = BPF_CORE_READ(dentry, d_sb, s_magic);
+	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
+		return false;
+	if (BPF_CORE_READ(dentry, d_parent) != dentry || BPF_CORE_READ(dentry, d_inode, i_nlink) != 0)
+		return false;
+	if (bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name)))
+		return false;
+	for (int i = 0; i < MEMFD_PREFIX_LEN; i++) {
+		if (name[i] != MEMFD_PREFIX[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void record(__u64 fd, __u64 size)
+{
+	struct log2_histogram *histogram;
+	struct comm_key comm = {};
+	__u32 zero = 0;
+	__u64 *unrecorded;
+
+	if (!is_memfd(fd))
+		return;
+	histogram = bpf_map_lookup_elem(&requested_sizes, &zero);
+	unrecorded = bpf_map_lookup_elem(&unrecorded_bytes, &zero);
+	if (!histogram || !unrecorded) /* cannot happen: a per-CPU array always has index 0 */
+		return;
+	log2_observe(histogram, size);
+	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+	if (!add_to(&requested_bytes_by_comm, &comm, size))
+		__sync_fetch_and_add(unrecorded, size);
+}
+
+/* The caller's saved user registers: the syscall's arguments, still there at exit. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+SEC("tracepoint/syscalls/sys_exit_ftruncate")
+int sys_exit_ftruncate(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret != 0)
+		return 0;
+	regs = syscall_regs();
+	/* ftruncate(unsigned int fd, off_t length): length >= 0, or the call failed. */
+	record((__u32)PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fallocate")
+int sys_exit_fallocate(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	__u64 offset, len;
+
+	if (ctx->ret != 0)
+		return 0;
+	regs = syscall_regs();
+	/* fallocate(int fd, int mode, loff_t offset, loff_t len). A punched hole frees memory: not a request. */
+	if (PT_REGS_PARM2_CORE_SYSCALL(regs) & FALLOC_FL_PUNCH_HOLE)
+		return 0;
+	offset = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	len = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	/* Success implies offset >= 0, len > 0 and offset + len <= s_maxbytes: no overflow. */
+	record((__u32)PT_REGS_PARM1_CORE_SYSCALL(regs), offset + len);
+	return 0;
+}

@@ -1,0 +1,80 @@
+package io.memfdexporter.probe;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+import io.memfdexporter.bpf.BpfLink;
+import io.memfdexporter.bpf.BpfMap;
+import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfUnavailableException;
+
+/**
+ * bpf/sizes.bpf.c, loaded from the jar and attached to the ftruncate and
+ * fallocate exit tracepoints: the sizes successful calls requested for
+ * memfds. Closing it detaches the programs and frees the maps.
+ */
+public final class SizesProbe implements Probe {
+    static final String OBJECT_RESOURCE = "/bpf/sizes.bpf.o";
+    static final String[] PROGRAMS = {"sys_exit_ftruncate", "sys_exit_fallocate"};
+    private static final Logger LOG = Logger.getLogger(SizesProbe.class.getName());
+
+    private final BpfObject object;
+    private final List<BpfLink> links;
+    private final BpfMap bytesByComm;
+    private final BpfMap sizes;
+    private final BpfMap unrecordedBytes;
+
+    private SizesProbe(BpfObject object, List<BpfLink> links) {
+        this.object = object;
+        this.links = links;
+        this.bytesByComm = object.map("requested_bytes_by_comm");
+        this.sizes = object.map("requested_sizes");
+        this.unrecordedBytes = object.map("unrecorded_bytes");
+    }
+
+    /**
+     * Loads and attaches the probe.
+     *
+     * @param maxComms capacity of the bytes-per-comm map
+     * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
+     */
+    public static SizesProbe attach(int maxComms) {
+        BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "sizes");
+        try {
+            object.setMaxEntries("requested_bytes_by_comm", maxComms);
+            object.load();
+            List<BpfLink> links = object.attachAll(PROGRAMS);
+            LOG.info("attached to syscalls:sys_exit_{ftruncate,fallocate}");
+            return new SizesProbe(object, links);
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<BpfObject.ProgramStats> programStats() {
+        return object.programStats(List.of(PROGRAMS));
+    }
+
+    @Override
+    public boolean isAttached() {
+        return links.stream().allMatch(BpfLink::isAttached);
+    }
+
+    /** Reads every map. */
+    public SizesCounts read() {
+        Map<CommKey, Long> bytes = new HashMap<>();
+        int commEntries = bytesByComm.forEach((key, value) -> bytes.put(CommKey.read(key), value.getLong()));
+        Log2Histogram histogram = Log2Histogram.sumPerCpu(sizes.lookupPerCpu(0), sizes.paddedValueSize());
+        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0),
+                List.of(new MapFill(bytesByComm.name(), commEntries, bytesByComm.maxEntries())));
+    }
+
+    @Override
+    public void close() {
+        object.close();
+    }
+}

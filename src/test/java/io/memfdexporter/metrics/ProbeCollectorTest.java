@@ -1,0 +1,72 @@
+package io.memfdexporter.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.probe.FailureKey;
+import io.memfdexporter.probe.Log2Histogram;
+import io.memfdexporter.probe.MapFill;
+import io.memfdexporter.probe.SecretCounts;
+import io.memfdexporter.probe.SecretTotals;
+import io.memfdexporter.probe.SizesCounts;
+import io.memfdexporter.testing.Exposition;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/** Several probes' collectors in one registry: shared families merge, and a failed read costs one probe only. */
+class ProbeCollectorTest {
+    private static final CommKey SH = new CommKey("sh".getBytes(StandardCharsets.US_ASCII));
+
+    @Test
+    void probesShareTheMapAndReadFamiliesAndFailAlone() throws Exception {
+        long[] slots = new long[Log2Histogram.SLOTS];
+        slots[Log2Histogram.slotOf(12288)] = 1;
+        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), Map.of(SH, 12288L), 0,
+                List.of(new MapFill("requested_bytes_by_comm", 1, 8)));
+        PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(new CollectorSet(List.of(
+                new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, 200)),
+                new CollectorSet.Named("secret", new SecretCollector(() -> {
+                    throw new IllegalStateException("map read failed");
+                }, 200))), new BuildInfo("1", "1.1", "17")));
+
+        Exposition text = scrape(registry);
+        assertEquals(1, text.value("memfd_requested_size_bytes_bucket", "le", "16384.0"));
+        assertEquals(12288, text.value("memfd_requested_bytes_total", "comm", "sh"));
+        assertEquals(8, text.value("memfd_exporter_bpf_map_capacity", "map", "requested_bytes_by_comm"));
+        assertEquals(1, text.value("memfd_exporter_collector_success", "collector", "sizes"));
+        assertEquals(0, text.value("memfd_exporter_collector_success", "collector", "secret"));
+        assertFalse(text.hasFamily("memfd_secret_unrecorded_total"), "no metrics of the probe whose read failed");
+        assertTrue(text.family("memfd_exporter_collector_duration_seconds").size() == 2, "one duration per collector");
+    }
+
+    @Test
+    void secretFailuresAreLabelledWithErrnoNames() throws Exception {
+        SecretCounts secret = new SecretCounts(Map.of(SH, 3L), Map.of(new FailureKey(SH, 38), 2L),
+                new SecretTotals(0, 0), List.of(new MapFill("secret_calls_by_comm", 1, 8),
+                        new MapFill("secret_failures_by_comm", 1, 8)));
+        PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(new SecretCollector(() -> secret, 200));
+
+        Exposition text = scrape(registry);
+        assertEquals(3, text.value("memfd_secret_calls_total", "comm", "sh"));
+        assertEquals(2, text.value("memfd_secret_failures_total", "comm", "sh", "errno", "ENOSYS"));
+        assertEquals(0, text.value("memfd_secret_unrecorded_total", "map", "secret_failures_by_comm"));
+        assertEquals(1, text.value("memfd_exporter_bpf_map_entries", "map", "secret_failures_by_comm"));
+    }
+
+    private static Exposition scrape(PrometheusRegistry registry) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        return Exposition.parse(out.toString(StandardCharsets.UTF_8));
+    }
+}
