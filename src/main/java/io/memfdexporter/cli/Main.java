@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 /** The {@code memfd_exporter} command line, in node_exporter's flag style. */
 @Command(name = "memfd_exporter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
-        description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
+        description = "Exports memfd_create(2) activity and executions of memfds, counted in the kernel by eBPF"
+                + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
                 "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
@@ -44,8 +45,9 @@ public final class Main implements Callable<Integer> {
     private LogLevel logLevel;
 
     @Option(names = "--bpf.max-comms", paramLabel = "N", defaultValue = "" + MemfdProbe.DEFAULT_MAX_COMMS,
-            description = "Capacity of the kernel's per-comm maps (calls and failures); calls from comms beyond it"
-                    + " are counted in memfd_create_unrecorded_total (default: ${DEFAULT-VALUE}, at most "
+            description = "Capacity of the kernel's per-comm maps (memfd_create calls and failures, memfd executions);"
+                    + " what comes from comms beyond it is counted in memfd_create_unrecorded_total and"
+                    + " memfd_exec_unrecorded_total (default: ${DEFAULT-VALUE}, at most "
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
 

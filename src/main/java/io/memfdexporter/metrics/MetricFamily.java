@@ -24,14 +24,24 @@ public enum MetricFamily {
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
             "Calls (map calls_by_comm, calls_by_flags) or failures (map failures_by_comm) seen but not recorded per key"
                     + " because the map was full; they are still in the observed totals.", "map"),
+    EXECS("memfd_exec", Type.COUNTER,
+            "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
+                    + " when its execve/execveat was not seen) and memfd_name_kind ('runc' for runc_cloned:*, else 'other').",
+            "comm", "memfd_name_kind"),
+    OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
+            "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
+    UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
+            "Executions of memfds seen but not recorded per key because the map execs_by_comm was full; they are still"
+                    + " in memfd_exec_observed_total."),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
             "Maximum entries of each BPF hash map (--bpf.max-comms for the per-comm maps).", "map"),
     READ_DURATION("memfd_exporter_map_read_duration_seconds", Type.GAUGE,
-            "Time the last scrape spent reading the BPF maps."),
+            "Time the last scrape spent reading each probe's BPF maps (probe memfd: memfd_create; exec: executions).",
+            "probe"),
     READ_ERRORS("memfd_exporter_map_read_errors", Type.COUNTER,
-            "Scrapes whose BPF map read failed; such a scrape exposes only the exporter's own metrics."),
+            "Scrapes in which reading a probe's BPF maps failed; such a scrape leaves out that probe's metrics.", "probe"),
     BUILD("memfd_exporter_build", Type.INFO,
             "Always 1; labels name the exporter version and the libbpf and Java runtimes it uses.",
             "version", "libbpf_version", "java_version");

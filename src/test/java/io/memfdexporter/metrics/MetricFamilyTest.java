@@ -15,7 +15,7 @@ class MetricFamilyTest {
     void namesFollowThePrometheusNamingGuide() {
         for (MetricFamily family : MetricFamily.values()) {
             String name = family.exposedName();
-            assertTrue(name.matches("(memfd_create|memfd_exporter)_[a-z0-9_]+"), name + ": snake case with our prefix");
+            assertTrue(name.matches("(memfd_create|memfd_exec|memfd_exporter)_[a-z0-9_]+"), name + ": snake case with our prefix");
             assertFalse(family.baseName().endsWith("_total"), name + ": client_java adds _total itself");
             if (family.type() == MetricFamily.Type.COUNTER) {
                 assertTrue(name.endsWith("_total"), name);
