@@ -94,4 +94,28 @@ struct log2_histogram {
 	__u64 sum;
 };
 
+/*
+ * exec.bpf.c: executions whose executable is a memfd. The memfd's name is
+ * chosen by its creator, so it is reduced to a kind: runc copies itself into
+ * a memfd named "runc_cloned:..." and re-executes it on every container start.
+ */
+#define MEMFD_NAME_KIND_OTHER 0
+#define MEMFD_NAME_KIND_RUNC  1
+
+/* execs_by_comm key: the exec caller's comm before exec renamed it, and the memfd name kind. */
+struct exec_key {
+	char comm[COMM_LEN];  /* all zero when comm_known is 0 */
+	__u32 name_kind;      /* MEMFD_NAME_KIND_* */
+	__u32 comm_known;     /* 0: no execve/execveat entry was seen (e.g. a 32-bit compat exec) */
+};
+
+/*
+ * The single entry of exec.bpf.c's per-CPU totals map:
+ *   sum(execs_by_comm) + unrecorded == execs
+ */
+struct exec_totals {
+	__u64 execs;
+	__u64 unrecorded;
+};
+
 #endif /* MEMFD_EXPORTER_H */

@@ -14,11 +14,13 @@ import io.memfdexporter.live.LiveMemfdScanner;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.CollectorSet;
+import io.memfdexporter.metrics.ExecCollector;
 import io.memfdexporter.metrics.LiveMemfdCollector;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.metrics.SecretCollector;
 import io.memfdexporter.metrics.SizesCollector;
 import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.probe.ExecProbe;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.probe.Probe;
 import io.memfdexporter.probe.SecretProbe;
@@ -80,6 +82,8 @@ public final class Exporter implements AutoCloseable {
             probes.add(sizes);
             Optional<SecretProbe> secret = SecretProbe.attachIfSupported(config.maxComms());
             secret.ifPresent(probes::add);
+            ExecProbe exec = ExecProbe.attach(config.maxComms());
+            probes.add(exec);
             List<Probe> attached = List.copyOf(probes);
 
             int maxCommSeries = config.maxCommSeries();
@@ -88,6 +92,7 @@ public final class Exporter implements AutoCloseable {
                     new CollectorSet.Named("sizes", new SizesCollector(sizes::read, maxCommSeries))));
             secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
                     new SecretCollector(probe::read, maxCommSeries))));
+            collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, maxCommSeries)));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (config.live()) {
                 live = LiveMemfdMonitor.start(new LiveMemfdScanner(config.liveMaxFds()), config.liveInterval());

@@ -4,6 +4,7 @@ import static io.memfdexporter.testing.CommThreads.calls;
 import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static io.memfdexporter.testing.TestLibC.MFD_ALLOW_SEALING;
 import static io.memfdexporter.testing.TestLibC.MFD_CLOEXEC;
+import static io.memfdexporter.testing.TestLibC.MFD_EXEC;
 import static io.memfdexporter.testing.TestLibC.MFD_NOEXEC_SEAL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,7 +33,12 @@ import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.TestLibC;
 import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_36_2.Metrics;
 
-/** The whole exporter against the real kernel: real memfd_create calls, real HTTP scrapes, exact counts. */
+/**
+ * The whole exporter against the real kernel: real memfd_create calls, real
+ * HTTP scrapes, exact counts. Host-wide series (per flags) are checked with
+ * flag combinations other software does not use, so the counts stay exact on
+ * a busy host; the observed totals are checked in MapFullKernelTest.
+ */
 @ExtendWith(io.memfdexporter.testing.RequiresBpf.class)
 class ExporterKernelTest {
     private static final String CALLS = "memfd_create_calls_total";
@@ -64,14 +70,13 @@ class ExporterKernelTest {
         Exposition before = scrape();
         CommThreads.runAs(comm, () -> {
             calls(123, MFD_CLOEXEC | MFD_NOEXEC_SEAL).run(); // a combination other software rarely uses
-            calls(7, 0).run();
+            calls(7, MFD_ALLOW_SEALING | MFD_EXEC).run();
         });
         Exposition after = scrape();
 
         assertEquals(130, after.value(CALLS, "comm", comm));
         assertEquals(123, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC|MFD_NOEXEC_SEAL"));
-        assertEquals(7, delta(before, after, BY_FLAGS, "flags", "none"));
-        assertEquals(130, delta(before, after, OBSERVED));
+        assertEquals(7, delta(before, after, BY_FLAGS, "flags", "MFD_ALLOW_SEALING|MFD_EXEC"));
     }
 
     @Test
@@ -88,7 +93,7 @@ class ExporterKernelTest {
             }
             String tooLong = "n".repeat(250); // the kernel allows 249 bytes of name
             for (int i = 0; i < 3; i++) {
-                errnos.add(TestLibC.memfdCreateAndClose(tooLong, MFD_CLOEXEC));
+                errnos.add(TestLibC.memfdCreateAndClose(tooLong, MFD_CLOEXEC | MFD_EXEC));
             }
         });
         Exposition after = scrape();
@@ -97,7 +102,7 @@ class ExporterKernelTest {
         assertEquals(12, after.value(FAILURES, "comm", comm, "errno", "EINVAL"));
         assertEquals(12, after.value(CALLS, "comm", comm));
         assertEquals(9, delta(before, after, BY_FLAGS, "flags", "invalid"));
-        assertEquals(3, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC"));
+        assertEquals(3, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC|MFD_EXEC"));
         assertEquals(12, delta(before, after, "memfd_create_observed_failures_total"));
     }
 
@@ -128,11 +133,12 @@ class ExporterKernelTest {
     void countsAPythonProcessExactly() throws Exception {
         Python python = Python.named(uniqueComm("mfdpy"));
         Exposition before = scrape();
-        python.run("import os; [os.close(os.memfd_create('x', os.MFD_CLOEXEC)) for _ in range(1000)]");
+        // MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL: a combination only this test uses.
+        python.run("import os; [os.close(os.memfd_create('x', 0xb)) for _ in range(1000)]");
         Exposition after = scrape();
 
         assertEquals(1000, after.value(CALLS, "comm", python.comm()));
-        assertEquals(1000, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC"));
+        assertEquals(1000, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL"));
     }
 
     @Test
@@ -157,7 +163,6 @@ class ExporterKernelTest {
         }
         assertEquals(4 * perThread, after.value(CALLS, "comm", shared), "4 threads sharing one comm");
         assertEquals(8 * perThread, delta(before, after, BY_FLAGS, "flags", "MFD_ALLOW_SEALING|MFD_NOEXEC_SEAL"));
-        assertEquals(8 * perThread, delta(before, after, OBSERVED));
     }
 
     @Test

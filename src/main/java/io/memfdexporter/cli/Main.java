@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 /** The {@code memfd_exporter} command line, in node_exporter's flag style. */
 @Command(name = "memfd_exporter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
-        description = "Exports memfd_create(2), memfd size and memfd_secret(2) activity, counted in the kernel by eBPF"
+        description = "Exports memfd_create(2), memfd size, memfd_secret(2) and memfd execution activity, counted in the kernel by eBPF"
                 + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
                 "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
@@ -49,8 +49,8 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--bpf.max-comms", paramLabel = "N", defaultValue = "" + MemfdProbe.DEFAULT_MAX_COMMS,
             description = "Capacity of each of the kernel's per-comm maps (memfd_create calls and failures,"
-                    + " requested memfd bytes, memfd_secret calls and failures); what comms beyond it do is"
-                    + " counted in the memfd_*_unrecorded_* metrics (default: ${DEFAULT-VALUE}, at most "
+                    + " memfd executions, requested memfd bytes, memfd_secret calls and failures); what comms beyond"
+                    + " it do is counted in the memfd_*_unrecorded_* metrics (default: ${DEFAULT-VALUE}, at most "
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
 

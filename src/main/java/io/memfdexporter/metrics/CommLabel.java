@@ -18,6 +18,8 @@ import io.memfdexporter.probe.CommKey;
 public final class CommLabel {
     /** Label of an empty comm (a thread may rename itself to ""), which Prometheus would treat as no label. */
     public static final String EMPTY = "(empty)";
+    /** Label of a comm the probe did not see: an exec whose execve/execveat call it missed (32-bit compat execs). */
+    public static final String UNKNOWN = "(unknown)";
 
     private CommLabel() {
     }

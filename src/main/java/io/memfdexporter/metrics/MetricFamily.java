@@ -37,6 +37,15 @@ public enum MetricFamily {
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
             "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm)"
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
+    EXECS("memfd_exec", Type.COUNTER,
+            "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
+                    + " when its execve/execveat was not seen) and memfd_name_kind ('runc' for runc_cloned:*, else 'other').",
+            "comm", "memfd_name_kind"),
+    OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
+            "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
+    UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
+            "Executions of memfds seen but not recorded per key because the map execs_by_comm was full; they are still"
+                    + " in memfd_exec_observed_total."),
     REQUESTED_SIZE("memfd_requested_size_bytes", Type.HISTOGRAM,
             "Sizes that successful ftruncate(2) (length) and fallocate(2) (offset + len) calls on memfds requested,"
                     + " in power-of-two buckets (native histogram schema 0)."),

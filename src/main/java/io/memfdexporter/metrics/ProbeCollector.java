@@ -3,6 +3,7 @@ package io.memfdexporter.metrics;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import io.memfdexporter.bpf.Errnos;
@@ -77,14 +78,23 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
 
     /** A counter family labelled by comm and errno name, comms bounded as in {@link #countsByComm}. */
     CounterSnapshot.Builder failuresByComm(MetricFamily family, Map<FailureKey, Long> failures) {
+        return countsByCommAnd(family, failures, key -> CommLabel.of(key.comm()), "errno", key -> Errnos.name(key.errno()));
+    }
+
+    /**
+     * A counter family labelled by comm and one more label: keys with the same
+     * labels are summed, comms bounded as in {@link #countsByComm} (by their total over the other label).
+     */
+    <K> CounterSnapshot.Builder countsByCommAnd(MetricFamily family, Map<K, Long> counts, Function<K, String> comm,
+                                                String labelName, Function<K, String> labelValue) {
         Map<String, Long> byComm = new HashMap<>();
-        failures.forEach((key, count) -> byComm.merge(CommLabel.of(key.comm()), count, Long::sum));
+        counts.forEach((key, count) -> byComm.merge(comm.apply(key), count, Long::sum));
         Set<String> shown = TopComms.top(byComm, maxCommSeries);
         Map<Labels, Long> byLabels = new HashMap<>();
-        failures.forEach((key, count) -> {
-            String comm = CommLabel.of(key.comm());
-            byLabels.merge(Labels.of("comm", shown.contains(comm) ? comm : TopComms.OTHER,
-                    "errno", Errnos.name(key.errno())), count, Long::sum);
+        counts.forEach((key, count) -> {
+            String commLabel = comm.apply(key);
+            byLabels.merge(Labels.of("comm", shown.contains(commLabel) ? commLabel : TopComms.OTHER,
+                    labelName, labelValue.apply(key)), count, Long::sum);
         });
         CounterSnapshot.Builder counter = family.counter();
         byLabels.forEach((labels, count) -> counter.dataPoint(

@@ -5,7 +5,7 @@ import java.util.List;
 import io.memfdexporter.bpf.BpfObject.ProgramStats;
 
 /** A loaded BPF object counting one concern; closing it detaches its programs and frees its maps. */
-public sealed interface Probe extends AutoCloseable permits MemfdProbe, SizesProbe, SecretProbe {
+public sealed interface Probe extends AutoCloseable permits MemfdProbe, SizesProbe, SecretProbe, ExecProbe {
     /** True while every program is attached. */
     boolean isAttached();
 

@@ -20,6 +20,24 @@ class KeyLayoutTest {
     }
 
     @Test
+    void execKeyIsCommThenNameKindThenCommKnown() {
+        ByteBuffer raw = ByteBuffer.allocate(ExecKey.SIZE).order(ByteOrder.nativeOrder());
+        raw.put("runc".getBytes(StandardCharsets.US_ASCII)).position(16);
+        raw.putInt(1).putInt(1).flip();
+        assertEquals(24, ExecKey.SIZE, "struct exec_key has no padding");
+        assertEquals(new ExecKey(new CommKey("runc".getBytes(StandardCharsets.US_ASCII)), MemfdNameKind.RUNC, true),
+                ExecKey.read(raw));
+    }
+
+    @Test
+    void execTotalsAreSummedAcrossCpusWithTheirStride() {
+        int stride = 16; // sizeof(struct exec_totals)
+        ByteBuffer perCpu = ByteBuffer.allocate(2 * stride).order(ByteOrder.nativeOrder());
+        perCpu.putLong(0, 3).putLong(8, 1).putLong(stride, 4).putLong(stride + 8, 2);
+        assertEquals(new ExecTotals(7, 3), ExecTotals.sumPerCpu(perCpu, stride));
+    }
+
+    @Test
     void totalsAreSummedAcrossCpusWithTheirStride() {
         int stride = 56; // sizeof(struct totals), already a multiple of 8
         ByteBuffer perCpu = ByteBuffer.allocate(3 * stride).order(ByteOrder.nativeOrder());

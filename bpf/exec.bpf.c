@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Counts executions whose executable is a memfd ("fileless" execution), per
+ * comm of the thread that called execve/execveat and per memfd name kind.
+ *
+ * sched_process_exec sees the file being executed, but exec has already
+ * renamed the task by then ("3" for execv("/proc/self/fd/3")). So the
+ * caller's comm is stashed per thread id when execve/execveat is entered
+ * and read back by the tracepoint's old_pid: the thread id before exec,
+ * which differs from the current one when a non-leader thread execs.
+ * Every exec removes its stash entry: a successful one in
+ * sched_process_exec, a failed one when the syscall returns.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "memfd.h"
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* include/uapi/linux/magic.h */
+#define TMPFS_MAGIC      0x01021994
+#define HUGETLBFS_MAGIC  0x958458f6
+/* include/linux/fs.h: the superblock of a kern_mount(), where memfds live; never one a user mounted. */
+#define SB_KERNMOUNT     (1UL << 22)
+/* Dentry names of memfds: "memfd:" followed by the name given to memfd_create(2). */
+#define MEMFD_PREFIX     "memfd:"
+#define RUNC_PREFIX      MEMFD_PREFIX "runc_cloned:"
+
+/*
+ * Threads inside execve/execveat. LRU: an entry whose exec never reported
+ * back (the exporter attached mid-exec) is evicted rather than kept forever.
+ * Its size bounds concurrent execs, not comms.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct comm_key);
+} exec_comm_stash SEC(".maps");
+
+/* max_entries is set by the loader (--bpf.max-comms). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct exec_key);
+	__type(value, __u64);
+} execs_by_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_totals);
+} exec_totals SEC(".maps");
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline void stash_comm(void)
+{
+	struct comm_key comm = {};
+	__u32 tid = current_tid();
+
+	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+	/* Cannot fail on an LRU map: the least recently used entry makes room. */
+	bpf_map_update_elem(&exec_comm_stash, &tid, &comm, BPF_ANY);
+}
+
+static __always_inline void unstash_failed(long ret)
+{
+	__u32 tid;
+
+	if (ret >= 0) /* success: sched_process_exec has removed the entry */
+		return;
+	tid = current_tid();
+	bpf_map_delete_elem(&exec_comm_stash, &tid);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_comm();
+	return 0;
+}
+
+/* fexecve(3) is execveat(fd, "", ..., AT_EMPTY_PATH). */
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_comm();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	unstash_failed(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	unstash_failed(ctx->ret);
+	return 0;
+}
+
+static __always_inline bool has_prefix(const char *name, const char *prefix, int prefix_len)
+{
+	for (int i = 0; i < prefix_len; i++) {
+		if (name[i] != prefix[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * MEMFD_NAME_KIND_* when file is a memfd, else -1. A memfd is an unlinked
+ * file on the kernel's internal tmpfs (hugetlbfs with MFD_HUGETLB) mount
+ * whose name starts with "memfd:". An unlinked file in /dev/shm, even one
+ * named "memfd:...", is on a tmpfs that user space mounted: not a memfd.
+ */
+static __always_inline int memfd_name_kind(struct file *file)
+{
+	struct inode *inode = file->f_inode;
+	struct super_block *sb = inode->i_sb;
+	char name[sizeof(RUNC_PREFIX)] = {};
+
+	if (sb->s_magic != TMPFS_MAGIC && sb->s_magic != HUGETLBFS_MAGIC)
+		return -1;
+	if (!(sb->s_flags & SB_KERNMOUNT) || inode->i_nlink != 0)
+		return -1;
+	if (bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name) < 0)
+		return -1;
+	if (!has_prefix(name, MEMFD_PREFIX, sizeof(MEMFD_PREFIX) - 1))
+		return -1;
+	if (has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
+		return MEMFD_NAME_KIND_RUNC;
+	return MEMFD_NAME_KIND_OTHER;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct exec_key key = {};
+	struct exec_totals *total;
+	struct comm_key *comm;
+	__u32 tid = old_pid;
+	__u32 zero = 0;
+	int kind;
+
+	kind = memfd_name_kind(bprm->file);
+	if (kind < 0) {
+		bpf_map_delete_elem(&exec_comm_stash, &tid);
+		return 0;
+	}
+	key.name_kind = kind;
+	comm = bpf_map_lookup_elem(&exec_comm_stash, &tid);
+	if (comm) {
+		__builtin_memcpy(key.comm, comm->comm, sizeof(key.comm));
+		key.comm_known = 1;
+		bpf_map_delete_elem(&exec_comm_stash, &tid);
+	}
+
+	total = bpf_map_lookup_elem(&exec_totals, &zero);
+	if (!total) /* cannot happen: a per-CPU array always has index 0 */
+		return 0;
+	__sync_fetch_and_add(&total->execs, 1);
+	if (!increment(&execs_by_comm, &key))
+		__sync_fetch_and_add(&total->unrecorded, 1);
+	return 0;
+}

@@ -1,0 +1,40 @@
+package io.memfdexporter.metrics;
+
+import java.util.function.Supplier;
+
+import io.memfdexporter.probe.ExecCounts;
+import io.memfdexporter.probe.ExecKey;
+import io.memfdexporter.probe.MemfdNameKind;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+
+/** Executions of memfds, from bpf/exec.bpf.c's maps. */
+public final class ExecCollector extends ProbeCollector<ExecCounts> {
+
+    /**
+     * @param counts        reads the maps; called once per scrape, on a worker thread
+     * @param maxCommSeries comm series per family; the rest are summed as {@value TopComms#OTHER}
+     */
+    public ExecCollector(Supplier<ExecCounts> counts, int maxCommSeries) {
+        super(counts, maxCommSeries);
+    }
+
+    @Override
+    void addCounts(MetricSnapshots.Builder snapshots, ExecCounts read) {
+        snapshots.metricSnapshot(countsByCommAnd(MetricFamily.EXECS, read.execs(), ExecCollector::commLabel,
+                "memfd_name_kind", key -> nameKindLabel(key.nameKind())).build());
+        snapshots.metricSnapshot(MetricFamily.OBSERVED_EXECS.counter().dataPoint(point(read.totals().execs())).build());
+        snapshots.metricSnapshot(MetricFamily.UNRECORDED_EXECS.counter().dataPoint(point(read.totals().unrecorded())).build());
+    }
+
+    private static String commLabel(ExecKey key) {
+        return key.commKnown() ? CommLabel.of(key.comm()) : CommLabel.UNKNOWN;
+    }
+
+    /** A fixed set whatever the name: memfd names are chosen by whoever creates the memfd. */
+    private static String nameKindLabel(MemfdNameKind kind) {
+        return switch (kind) {
+            case RUNC -> "runc";
+            case OTHER -> "other";
+        };
+    }
+}

@@ -1,0 +1,15 @@
+package io.memfdexporter.probe;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything exec.bpf.c's maps held at one read; {@code execs} agrees with
+ * {@link #totals()} exactly only when no memfd was executed during the read.
+ */
+public record ExecCounts(Map<ExecKey, Long> execs, ExecTotals totals, List<MapFill> fill) implements ProbeCounts {
+    public ExecCounts {
+        execs = Map.copyOf(execs);
+        fill = List.copyOf(fill);
+    }
+}

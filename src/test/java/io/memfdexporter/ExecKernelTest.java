@@ -1,0 +1,245 @@
+package io.memfdexporter;
+
+import static io.memfdexporter.testing.CommThreads.uniqueComm;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.probe.MemfdProbe;
+import io.memfdexporter.testing.Exposition;
+import io.memfdexporter.testing.Http;
+import io.memfdexporter.testing.Python;
+import io.memfdexporter.testing.RequiresBpf;
+
+/**
+ * Fileless execution against the real kernel: python processes (each with a
+ * comm of its own) execute /bin/true from memfds and from ordinary files, and
+ * the exporter counts exactly the memfd executions, under the comm the caller
+ * had before exec renamed it.
+ */
+@ExtendWith(RequiresBpf.class)
+class ExecKernelTest {
+    private static final String EXECS = "memfd_exec_total";
+    private static final String OBSERVED = "memfd_exec_observed_total";
+    private static final String UNRECORDED = "memfd_exec_unrecorded_total";
+    /** Each script ends by executing /bin/true (exit 0): if that exec fails, python exits 1 and the test fails. */
+    private static final String PRELUDE = """
+            import ctypes, os, sys, threading
+            TRUE = open("/bin/true", "rb").read()
+
+            def memfd(name):
+                fd = os.memfd_create(name)
+                os.write(fd, TRUE)
+                return fd
+
+            """;
+
+    private static Exporter exporter;
+
+    @BeforeAll
+    static void start() {
+        exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (exporter != null) {
+            exporter.close();
+        }
+    }
+
+    @Test
+    void execOfAMemfdThroughProcSelfFdCountsOnceUnderTheCallersComm() throws Exception {
+        Python python = Python.named(uniqueComm("mxproc"));
+        python.run(PRELUDE + "fd = memfd('payload')\nos.execv(f'/proc/self/fd/{fd}', ['payload'])\n");
+
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void fexecveOfAMemfdCountsOnce() throws Exception {
+        Python python = Python.named(uniqueComm("mxfexec"));
+        // os.execve(fd, ...) is fexecve(3): execveat(fd, "", ..., AT_EMPTY_PATH).
+        python.run(PRELUDE + "fd = memfd('payload')\nos.execve(fd, ['payload'], {})\n");
+
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void execOfAnOrdinaryFileIsNotCounted() throws Exception {
+        Python python = Python.named(uniqueComm("mxplain"));
+        python.run(PRELUDE + "os.execv('/bin/true', ['true'])\n");
+
+        assertEquals(Map.of(), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void execOfAnUnlinkedShmFileNamedLikeAMemfdIsNotCounted() throws Exception {
+        Python python = Python.named(uniqueComm("mxshm"));
+        // Unlinked, on tmpfs, nlink 0, dentry "memfd:...": everything but the kernel's internal mount.
+        python.run(PRELUDE + """
+                path = f'/dev/shm/memfd:{os.getpid()}'
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o700)
+                os.write(fd, TRUE)
+                os.close(fd)
+                fd = os.open(path, os.O_RDONLY)
+                os.unlink(path)
+                os.execv(f'/proc/self/fd/{fd}', ['spoof'])
+                """);
+
+        assertEquals(Map.of(), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void runcsClonedBinaryNameIsItsOwnKind() throws Exception {
+        Python python = Python.named(uniqueComm("mxrunc"));
+        python.run(PRELUDE + "fd = memfd('runc_cloned:test')\nos.execve(fd, ['runc'], {})\n");
+
+        assertEquals(Map.of("runc", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void execFromANonLeaderThreadCountsUnderThatThreadsComm() throws Exception {
+        Python python = Python.named(uniqueComm("mxleader"));
+        String threadComm = uniqueComm("mxthread");
+        // The exec changes the thread's id to the process id: the probe finds the stashed comm by the old one.
+        python.run(PRELUDE + """
+                fd = memfd('threaded')
+                def run():
+                    ctypes.CDLL(None).prctl(15, b'%s', 0, 0, 0)  # PR_SET_NAME
+                    os.execv(f'/proc/self/fd/{fd}', ['threaded'])
+                thread = threading.Thread(target=run)
+                thread.start()
+                thread.join()
+                sys.exit('the exec from the thread failed')
+                """.formatted(threadComm));
+
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(Map.of("other", 1.0), execsOf(metrics, threadComm));
+        assertEquals(Map.of(), execsOf(metrics, python.comm()));
+    }
+
+    @Test
+    void aFailedExecIsNotCountedAndTheNextOneIs() throws Exception {
+        Python python = Python.named(uniqueComm("mxfail"));
+        Python.Result result = python.run(PRELUDE + """
+                garbage = os.memfd_create('garbage')
+                os.write(garbage, b'not an executable')
+                try:
+                    os.execve(garbage, ['garbage'], {})
+                except OSError as e:
+                    print(e.errno, flush=True)
+                fd = memfd('payload')
+                os.execve(fd, ['payload'], {})
+                """);
+
+        assertEquals("8", result.stdout().strip(), "ENOEXEC");
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void a32BitExecIsCountedWithAnUnknownComm() throws Exception {
+        Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "int 0x80 is x86");
+        Python python = Python.named(uniqueComm("mxcompat"));
+        Exposition before = Http.scrape(exporter.port());
+        // A 64-bit process may make 32-bit system calls with int 0x80; the syscall tracepoints ignore
+        // them, sched_process_exec does not. Pointers must fit in 32 bits: MAP_32BIT memory.
+        Python.Result result = python.run(PRELUDE + """
+                import mmap, struct
+                fd = memfd('compat')
+                page = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40,  # MAP_32BIT
+                                 prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+                base = ctypes.addressof(ctypes.c_char.from_buffer(page))
+                path = f'/proc/self/fd/{fd}'.encode() + b'\\0'
+                page[256:256 + len(path)] = path
+                page[512:520] = struct.pack('<II', base + 256, 0)  # argv
+                page[528:532] = struct.pack('<I', 0)  # envp
+                code = (b'\\x53'  # push rbx
+                        + b'\\xb8' + struct.pack('<I', 11)  # mov eax, __NR_execve (i386)
+                        + b'\\xbb' + struct.pack('<I', base + 256)  # mov ebx, path
+                        + b'\\xb9' + struct.pack('<I', base + 512)  # mov ecx, argv
+                        + b'\\xba' + struct.pack('<I', base + 528)  # mov edx, envp
+                        + b'\\xcd\\x80\\x5b\\xc3')  # int 0x80; pop rbx; ret
+                page[0:len(code)] = code
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(256 + ctypes.CFUNCTYPE(ctypes.c_int)(base)())  # returns only when the exec failed
+                status = os.waitpid(pid, 0)[1]
+                print('executed' if os.waitstatus_to_exitcode(status) == 0 else f'no 32-bit syscalls: {status}')
+                """);
+        Assumptions.assumeTrue(result.stdout().strip().equals("executed"), result.stdout());
+
+        Exposition after = Http.scrape(exporter.port());
+        assertEquals(1, delta(before, after, EXECS, "comm", "(unknown)", "memfd_name_kind", "other"));
+        assertEquals(Map.of(), execsOf(after, python.comm()));
+    }
+
+    @Test
+    void exposesItsMapsAndHealth() {
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(MemfdProbe.DEFAULT_MAX_COMMS, metrics.value("memfd_exporter_bpf_map_capacity", "map", "execs_by_comm"));
+        assertEquals(8192, metrics.value("memfd_exporter_bpf_map_capacity", "map", "exec_comm_stash"));
+        assertEquals(0, metrics.value("memfd_exporter_map_read_errors_total", "probe", "exec"));
+        assertTrue(metrics.hasFamily(OBSERVED) && metrics.hasFamily(UNRECORDED));
+        assertEquals(200, Http.get(exporter.port(), "/-/healthy", null).statusCode());
+    }
+
+    @Test
+    void aFullMapCountsWhatItCannotRecordAndTheSumStaysExact() throws Exception {
+        int capacity = 2;
+        try (Exporter small = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(capacity))) {
+            List<Python> pythons = List.of(Python.named(uniqueComm("mxfull0")), Python.named(uniqueComm("mxfull1")),
+                    Python.named(uniqueComm("mxfull2")), Python.named(uniqueComm("mxfull3")));
+            for (Python python : pythons) {
+                python.run(PRELUDE + "os.execve(memfd('payload'), ['payload'], {})\n");
+            }
+            Exposition metrics = stableScrape(small.port());
+
+            // Other memfd executions on this host may take entries too; these hold whatever they do.
+            assertEquals(capacity, metrics.value("memfd_exporter_bpf_map_entries", "map", "execs_by_comm"));
+            long recorded = 0;
+            for (Python python : pythons) {
+                Map<String, Double> execs = execsOf(metrics, python.comm());
+                assertTrue(execs.equals(Map.of()) || execs.equals(Map.of("other", 1.0)), python.comm() + ": " + execs);
+                recorded += execs.size();
+            }
+            double unrecorded = metrics.value(UNRECORDED);
+            assertTrue(recorded <= capacity && unrecorded >= pythons.size() - recorded,
+                    recorded + " recorded, " + unrecorded + " unrecorded");
+            assertEquals(metrics.value(OBSERVED), metrics.sum(EXECS) + unrecorded, "per-key sum + unrecorded == observed");
+        }
+    }
+
+    /** memfd_exec_total of one comm, by memfd_name_kind. */
+    private static Map<String, Double> execsOf(Exposition metrics, String comm) {
+        return metrics.family(EXECS).stream().filter(sample -> sample.labels().get("comm").equals(comm))
+                .collect(Collectors.toMap(sample -> sample.labels().get("memfd_name_kind"), Exposition.Sample::value));
+    }
+
+    private static double delta(Exposition before, Exposition after, String name, String... labels) {
+        return after.value(name, labels) - before.value(name, labels);
+    }
+
+    /** Two consecutive scrapes that agree: no memfd was executed while the maps were read. */
+    private static Exposition stableScrape(int port) {
+        Exposition previous = Http.scrape(port);
+        for (int attempt = 0; attempt < 50; attempt++) {
+            Exposition next = Http.scrape(port);
+            if (next.value(OBSERVED) == previous.value(OBSERVED)) {
+                return next;
+            }
+            previous = next;
+        }
+        throw new AssertionError("memfd executions on this host never paused for a consistent read");
+    }
+}
