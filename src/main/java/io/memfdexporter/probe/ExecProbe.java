@@ -1,7 +1,5 @@
 package io.memfdexporter.probe;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,8 +74,7 @@ public final class ExecProbe implements Probe {
         Map<ExecKey, Long> execs = new HashMap<>();
         int execEntries = execsByComm.forEach((key, value) -> execs.put(ExecKey.read(key), value.getLong()));
         int stashEntries = commStash.forEach((key, value) -> { });
-        ByteBuffer zero = ByteBuffer.allocate(Integer.BYTES).order(ByteOrder.nativeOrder()).putInt(0, 0);
-        ExecTotals sum = ExecTotals.sumPerCpu(totals.lookupPerCpu(zero), totals.paddedValueSize());
+        ExecTotals sum = ExecTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new ExecCounts(execs, sum, List.of(
                 new MapFill(execsByComm.name(), execEntries, execsByComm.maxEntries()),
                 new MapFill(commStash.name(), stashEntries, commStash.maxEntries())));

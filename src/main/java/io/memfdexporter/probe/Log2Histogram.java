@@ -28,16 +28,8 @@ public record Log2Histogram(long[] slots, long sum) {
 
     /** Sums the per-CPU copies of a {@code struct log2_histogram} lookup, each {@code stride} bytes apart. */
     public static Log2Histogram sumPerCpu(ByteBuffer perCpu, int stride) {
-        long[] slots = new long[SLOTS];
-        long sum = 0;
-        for (int offset = 0; offset + SIZE <= perCpu.limit(); offset += stride) {
-            Log2Histogram cpu = read(perCpu.duplicate().order(perCpu.order()).position(offset));
-            for (int i = 0; i < SLOTS; i++) {
-                slots[i] += cpu.slots[i];
-            }
-            sum += cpu.sum;
-        }
-        return new Log2Histogram(slots, sum);
+        long[] sum = PerCpuCounters.sum(perCpu, stride, SLOTS + 1);
+        return new Log2Histogram(java.util.Arrays.copyOf(sum, SLOTS), sum[SLOTS]);
     }
 
     /** The slot a value falls in, as bpf/maps.bpf.h's log2_slot() computes it. */

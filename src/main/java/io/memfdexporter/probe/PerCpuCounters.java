@@ -2,7 +2,7 @@ package io.memfdexporter.probe;
 
 import java.nio.ByteBuffer;
 
-/** Per-CPU copies of a struct of u64 counters (bpf/memfd.h struct totals, struct exec_totals), summed. */
+/** Per-CPU copies of a struct of u64 counters (bpf/memfd.h's totals, histograms), summed. */
 final class PerCpuCounters {
     private PerCpuCounters() {
     }

@@ -8,12 +8,7 @@ public record SecretTotals(long unrecordedCalls, long unrecordedFailures) {
 
     /** Sums the per-CPU copies of a {@code struct secret_totals} lookup, each {@code stride} bytes apart. */
     public static SecretTotals sumPerCpu(ByteBuffer perCpu, int stride) {
-        long calls = 0;
-        long failures = 0;
-        for (int offset = 0; offset + SIZE <= perCpu.limit(); offset += stride) {
-            calls += perCpu.getLong(offset);
-            failures += perCpu.getLong(offset + Long.BYTES);
-        }
-        return new SecretTotals(calls, failures);
+        long[] sum = PerCpuCounters.sum(perCpu, stride, SIZE / Long.BYTES);
+        return new SecretTotals(sum[0], sum[1]);
     }
 }
