@@ -1,10 +1,15 @@
 # memfd_exporter container image.
 #
 #   docker build -t memfd-exporter .
-#   docker run -d --name memfd-exporter --read-only \
+#   docker run -d --name memfd-exporter --read-only --pid=host \
 #     --cap-drop ALL --cap-add BPF --cap-add PERFMON \
+#     --cap-add DAC_READ_SEARCH --cap-add SYS_PTRACE --cap-add CHECKPOINT_RESTORE \
 #     -v /sys/kernel/tracing:/sys/kernel/tracing:ro \
 #     -p 9822:9822 memfd-exporter
+#
+# --pid=host and the last three capabilities are for the live collector
+# (memfd_live_*, other processes' /proc/PID/fd); without them, add
+# --no-collector.live.
 #
 # The host must have tracefs mounted at /sys/kernel/tracing (mount -t tracefs
 # nodev /sys/kernel/tracing): without CAP_SYS_ADMIN the exporter cannot mount
@@ -69,6 +74,7 @@ EXPOSE 9822
 # the port that --web.listen-address can change; orchestrators probe
 # /-/healthy themselves.
 # The -D/-XX flags below make a read-only root work: the jffi stub is loaded
-# from the image, vert.x creates no file cache, the JVM writes no hsperfdata.
+# from the image, the JVM writes no hsperfdata (and the exporter configures
+# vert.x without a file cache).
 ENTRYPOINT ["java", "-XX:-UsePerfData", "-Djffi.boot.library.path=/opt/memfd-exporter/lib", \
-            "-Dvertx.disableFileCPResolving=true", "-jar", "/opt/memfd-exporter/memfd-exporter.jar"]
+            "-jar", "/opt/memfd-exporter/memfd-exporter.jar"]

@@ -31,6 +31,8 @@ public final class Tracefs implements AutoCloseable {
         if (Files.exists(DEBUGFS_TRACING)) {
             return new Tracefs(nat, DEBUGFS_TRACING, false);
         }
+        // stat(2)-based checks (not access(2), which ignores a non-root process's capabilities):
+        // tracefs is mode 0700 root, a service user reads it with CAP_DAC_READ_SEARCH.
         if (Files.isDirectory(TRACING.resolve("events"))) {
             return new Tracefs(nat, TRACING, false);
         }
@@ -50,7 +52,7 @@ public final class Tracefs implements AutoCloseable {
 
     /** @throws MissingTracepointException when the kernel has no such tracepoint */
     public void requireTracepoint(String category, String name) {
-        if (!Files.exists(root.resolve("events").resolve(category).resolve(name).resolve("id"))) {
+        if (!Files.isRegularFile(root.resolve("events").resolve(category).resolve(name).resolve("id"))) {
             throw new MissingTracepointException("the kernel has no tracepoint " + category + ":" + name + " (no "
                     + root.resolve("events").resolve(category).resolve(name)
                     + "); syscall tracepoints need CONFIG_FTRACE_SYSCALLS=y");

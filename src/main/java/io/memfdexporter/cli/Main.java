@@ -103,6 +103,8 @@ public final class Main implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             exporter.close();
             stopped.countDown();
+            // A signal-initiated JVM exit reports 128+signal; a clean stop on SIGTERM/SIGINT is a success.
+            Runtime.getRuntime().halt(0);
         }, "shutdown"));
         stopped.await();
         return 0;

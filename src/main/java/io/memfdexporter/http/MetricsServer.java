@@ -17,6 +17,8 @@ import io.prometheus.metrics.model.registry.MetricNameFilter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
@@ -51,7 +53,9 @@ public final class MetricsServer implements AutoCloseable {
      */
     public static MetricsServer start(ListenAddress address, String telemetryPath, PrometheusRegistry registry,
                                       BooleanSupplier healthy, String landingPageVersion) {
-        Vertx vertx = Vertx.vertx();
+        // No classpath file cache: the exporter serves no files, and a read-only root has nowhere to put it.
+        Vertx vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(
+                new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
         ExpositionFormats formats = ExpositionFormats.init();
         Router router = Router.router(vertx);
         router.get(telemetryPath).handler(ctx -> scrape(vertx, ctx, registry, formats));
