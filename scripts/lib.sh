@@ -13,21 +13,43 @@ ensure_root() {
   fi
 }
 
-# Debian 12 / Ubuntu 22.04+ package names. Installs only what is missing, so a
-# prepared machine never touches the network.
+# Debian 12 / Ubuntu 22.04+ package names: what building and running needs.
+BUILD_PACKAGES=(openjdk-17-jdk-headless maven clang gcc libbpf-dev libbpf1 python3 util-linux curl)
+
 install_missing_packages() {
-  local wanted=(openjdk-17-jdk-headless maven clang gcc libbpf-dev libbpf1 python3 util-linux curl)
+  install_if_missing "${BUILD_PACKAGES[@]}"
+}
+
+# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests).
+install_missing_test_packages() {
+  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager
+}
+
+# Installs those of the given packages that are missing, so a prepared machine never
+# touches the network.
+install_if_missing() {
   local missing=()
-  for package in "${wanted[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
-      echo "$(basename "$0"): missing ${missing[*]} and no apt-get: install a JDK 17, Maven, clang, gcc, libbpf (>= 1.0, with headers) and python3" >&2
+      echo "$(basename "$0"): missing ${missing[*]} and no apt-get: install a JDK 17, Maven, clang, gcc, libbpf (>= 1.0, with headers), python3 and, for the tests, Prometheus 2.x with promtool and Alertmanager (as prometheus-alertmanager)" >&2
       exit 1
     fi
     echo "installing ${missing[*]}" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The tests start Prometheus and Alertmanager themselves, on 127.0.0.1: stop and disable the
+    # services these packages start on installation (they would listen on every interface).
+    for package in "${missing[@]}"; do
+      case "$package" in
+        prometheus | prometheus-alertmanager)
+          if [ -d /run/systemd/system ]; then
+            systemctl disable --now "$package.service" >/dev/null 2>&1 || true
+          fi
+          ;;
+      esac
+    done
   fi
 }

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_root "$@"
-install_missing_packages
+install_missing_test_packages
 
 exec mvn -B verify "$@"
