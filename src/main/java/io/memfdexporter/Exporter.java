@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
 
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
@@ -30,7 +31,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 /**
  * The composition root: attaches the probes, starts the live memfd scans,
  * registers the collectors and serves HTTP. Closing it stops serving and
- * scanning, detaches the programs and closes every fd.
+ * scanning, detaches the programs (unless pinned) and closes every fd.
  */
 public final class Exporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
@@ -39,10 +40,11 @@ public final class Exporter implements AutoCloseable {
     /** Null with --no-collector.live. */
     private final LiveMemfdMonitor live;
     private final MetricsServer server;
+    private final BpfPins pins;
 
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
-                         boolean live, Duration liveInterval, long liveMaxFds) {
+                         boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
         public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
@@ -50,22 +52,27 @@ public final class Exporter implements AutoCloseable {
         /** Defaults for everything but the address. */
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
-                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS);
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE);
         }
 
         public Config withMaxComms(int newMaxComms) {
-            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds);
+            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
-            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds);
+            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins);
+        }
+
+        public Config withPins(BpfPins newPins) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins);
         }
     }
 
-    private Exporter(List<Probe> probes, LiveMemfdMonitor live, MetricsServer server) {
+    private Exporter(List<Probe> probes, LiveMemfdMonitor live, MetricsServer server, BpfPins pins) {
         this.probes = probes;
         this.live = live;
         this.server = server;
+        this.pins = pins;
     }
 
     /**
@@ -76,13 +83,13 @@ public final class Exporter implements AutoCloseable {
         List<Probe> probes = new ArrayList<>();
         LiveMemfdMonitor live = null;
         try {
-            MemfdProbe memfd = MemfdProbe.attach(config.maxComms());
+            MemfdProbe memfd = MemfdProbe.attach(config.maxComms(), config.pins());
             probes.add(memfd);
-            SizesProbe sizes = SizesProbe.attach(config.maxComms());
+            SizesProbe sizes = SizesProbe.attach(config.maxComms(), config.pins());
             probes.add(sizes);
-            Optional<SecretProbe> secret = SecretProbe.attachIfSupported(config.maxComms());
+            Optional<SecretProbe> secret = SecretProbe.attachIfSupported(config.maxComms(), config.pins());
             secret.ifPresent(probes::add);
-            ExecProbe exec = ExecProbe.attach(config.maxComms());
+            ExecProbe exec = ExecProbe.attach(config.maxComms(), config.pins());
             probes.add(exec);
             List<Probe> attached = List.copyOf(probes);
 
@@ -107,7 +114,7 @@ public final class Exporter implements AutoCloseable {
                     () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
                     + ", metrics at " + config.telemetryPath());
-            return new Exporter(attached, live, server);
+            return new Exporter(attached, live, server, config.pins());
         } catch (RuntimeException e) {
             if (live != null) {
                 live.close();
@@ -136,6 +143,11 @@ public final class Exporter implements AutoCloseable {
             live.close();
         }
         closeAll(probes);
-        LOG.info("stopped: BPF programs detached");
+        if (pins.enabled()) {
+            LOG.info(() -> "stopped: the BPF programs stay attached and pinned in " + pins.root()
+                    + ", counting for the next start (--bpf.unpin detaches them)");
+        } else {
+            LOG.info("stopped: BPF programs detached");
+        }
     }
 }

@@ -2,30 +2,59 @@ package io.memfdexporter.bpf;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
 
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
  * A BPF object file opened from memory, loaded into the kernel, and its
- * attached programs. Closing it detaches every program and closes every fd.
+ * attached programs. Closing it detaches every program and closes every fd,
+ * except what is pinned (see {@link #loadAndAttach}): that stays in the kernel.
  */
 public final class BpfObject implements AutoCloseable {
     private static final String TRACEPOINT_SECTION = "tracepoint/";
+    private static final String MAPS = "maps";
+    private static final String PROGRAMS = "progs";
+    private static final String LINKS = "links";
+    /* bpffs refuses names with a dot (reserved for the kernel's own files). */
+    private static final String PARTIAL = "-partial";
+    private static final Logger LOG = Logger.getLogger(BpfObject.class.getName());
+
     private final Native nat;
     private final LibBpf libbpf;
     private final Pointer object;
-    /* libbpf reads the ELF image until load: keep it reachable until then. */
+    private final String name;
+    /* SHA-256 of the ELF image, and every setting that shapes the kernel objects: the pinned state's fingerprint. */
+    private final byte[] elfDigest;
+    private final Map<String, Integer> maxEntries = new TreeMap<>();
+    /* libbpf reads the ELF image until load: keep it reachable until then (or close, when never loaded). */
     private Pointer elfImage;
     private final List<BpfLink> links = new ArrayList<>();
+    /* Programs reopened from pins: libbpf only knows the fds of programs it loaded itself. */
+    private final Map<String, Integer> pinnedProgramFds = new HashMap<>();
     private boolean closed;
 
-    private BpfObject(Native nat, Pointer object, Pointer elfImage) {
+    private BpfObject(Native nat, Pointer object, String name, byte[] elfDigest, Pointer elfImage) {
         this.nat = nat;
         this.libbpf = nat.libbpf();
         this.object = object;
+        this.name = name;
+        this.elfDigest = elfDigest;
         this.elfImage = elfImage;
     }
 
@@ -69,7 +98,15 @@ public final class BpfObject implements AutoCloseable {
         if (object == null) {
             throw new BpfException("opening BPF object " + name, nat.lastErrno());
         }
-        return new BpfObject(nat, object, image);
+        return new BpfObject(nat, object, name, sha256().digest(elf), image);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     /** Sets a map's capacity; only before {@link #load()}. */
@@ -77,6 +114,163 @@ public final class BpfObject implements AutoCloseable {
         int rc = libbpf.bpf_map__set_max_entries(mapPointer(mapName), maxEntries);
         if (rc < 0) {
             throw new BpfException("setting max_entries of map " + mapName, -rc);
+        }
+        this.maxEntries.put(mapName, maxEntries);
+    }
+
+    /**
+     * Loads the object and attaches the named programs: the one call a probe
+     * makes. With pinning on, the maps, every program and the links are pinned
+     * in {@code DIR/<object name>/<fingerprint>/}, where they keep counting
+     * after this process exits. A later run whose fingerprint (this ELF image,
+     * its map sizes and the attached programs) is the same reopens them instead:
+     * nothing is loaded or attached again, so nothing counts twice, and the
+     * counts go on. Any other state pinned for this object (another build,
+     * other settings, or an interrupted run) is removed first and counts
+     * restart from zero, as the log says.
+     *
+     * @throws BpfUnavailableException when the kernel refuses, or the pin directory cannot be had
+     */
+    public List<BpfLink> loadAndAttach(BpfPins pins, String... programNames) {
+        if (!pins.enabled()) {
+            load();
+            return attachAll(programNames);
+        }
+        pins.prepare(nat);
+        Path objectDir = pins.root().resolve(name);
+        String fingerprint = fingerprint(programNames);
+        Path state = objectDir.resolve(fingerprint);
+        if (isPinnedIn(state, programNames)) {
+            List<BpfLink> reopened;
+            try {
+                reopened = reopen(state, programNames);
+            } catch (BpfException e) {
+                throw new BpfUnavailableException("reopening the BPF state pinned in " + state + " failed: " + e.getMessage());
+            }
+            LOG.info(() -> "reattached to the BPF state pinned in " + state + ": nothing loaded or attached again,"
+                    + " the kernel kept counting and the " + name + " counts continue");
+            return reopened;
+        }
+        removeOtherStates(objectDir, fingerprint);
+        load();
+        List<BpfLink> attached = attachAll(programNames);
+        Path partial = objectDir.resolve(fingerprint + PARTIAL);
+        try {
+            pin(partial, attached);
+            // The state becomes visible under its final name only once complete.
+            Files.move(partial, state, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            if (Files.exists(partial)) {
+                BpfPins.delete(partial);
+            }
+            throw new BpfUnavailableException("pinning the BPF state in " + partial + " failed: " + e.getMessage());
+        }
+        LOG.info(() -> "pinned the BPF maps, programs and links of " + name + " in " + state + ": they stay attached"
+                + " after the exporter exits, and a restart continues the counts (--bpf.unpin removes them)");
+        return attached;
+    }
+
+    private String fingerprint(String... programNames) {
+        MessageDigest sha = sha256();
+        sha.update(elfDigest);
+        sha.update(("object " + name + "\nmax_entries " + maxEntries + "\nattached " + List.of(programNames))
+                .getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(sha.digest(), 0, 8);
+    }
+
+    private boolean isPinnedIn(Path state, String... programNames) {
+        List<Path> expected = new ArrayList<>();
+        forEachMap(map -> expected.add(mapPin(state, map)));
+        forEachProgram(program -> expected.add(state.resolve(PROGRAMS).resolve(libbpf.bpf_program__name(program))));
+        for (String programName : programNames) {
+            expected.add(state.resolve(LINKS).resolve(programName));
+        }
+        return expected.stream().allMatch(Files::exists);
+    }
+
+    private void removeOtherStates(Path objectDir, String fingerprint) {
+        List<String> states = BpfPins.entriesOf(objectDir);
+        if (states.isEmpty()) {
+            return;
+        }
+        String why = states.equals(List.of(fingerprint)) ? "is incomplete"
+                : "is not this build's " + fingerprint + " (another version of the BPF object, or other --bpf settings)";
+        LOG.warning(() -> "the BPF state pinned in " + objectDir + " " + states + " " + why
+                + ": removing it and loading afresh; the " + name + " counts restart from zero");
+        for (String stale : states) {
+            BpfPins.delete(objectDir.resolve(stale));
+        }
+    }
+
+    private void pin(Path dir, List<BpfLink> attached) throws IOException {
+        for (String kind : List.of(MAPS, PROGRAMS, LINKS)) {
+            Files.createDirectories(dir.resolve(kind));
+        }
+        forEachMap(map -> check(libbpf.bpf_map__pin(map, mapPin(dir, map).toString()),
+                "pinning map " + libbpf.bpf_map__name(map)));
+        forEachProgram(program -> {
+            String programName = libbpf.bpf_program__name(program);
+            check(libbpf.bpf_program__pin(program, dir.resolve(PROGRAMS).resolve(programName).toString()),
+                    "pinning program " + programName);
+        });
+        for (BpfLink link : attached) {
+            link.pin(dir.resolve(LINKS).resolve(link.programName()));
+        }
+    }
+
+    /* Opens what an earlier run pinned; the object itself is never loaded. */
+    private List<BpfLink> reopen(Path state, String... programNames) {
+        forEachMap(map -> {
+            int fd = objGet(mapPin(state, map));
+            int rc = libbpf.bpf_map__reuse_fd(map, fd);
+            nat.libc().close(fd);
+            check(rc, "reusing pinned map " + libbpf.bpf_map__name(map));
+        });
+        forEachProgram(program -> {
+            String programName = libbpf.bpf_program__name(program);
+            pinnedProgramFds.put(programName, objGet(state.resolve(PROGRAMS).resolve(programName)));
+        });
+        List<BpfLink> reopened = new ArrayList<>();
+        for (String programName : programNames) {
+            Path path = state.resolve(LINKS).resolve(programName);
+            Pointer link = libbpf.bpf_link__open(path.toString());
+            if (link == null) {
+                throw new BpfException("opening pinned link " + path, nat.lastErrno());
+            }
+            reopened.add(new BpfLink(libbpf, programName, link));
+        }
+        links.addAll(reopened);
+        return reopened;
+    }
+
+    /* Internal maps are named like "memfd.bss"; program names are C identifiers already. */
+    private Path mapPin(Path state, Pointer map) {
+        return state.resolve(MAPS).resolve(libbpf.bpf_map__name(map).replace('.', '_'));
+    }
+
+    private int objGet(Path path) {
+        int fd = libbpf.bpf_obj_get(path.toString());
+        check(fd, "opening pinned " + path);
+        return fd;
+    }
+
+    private static void check(int rc, String operation) {
+        if (rc < 0) {
+            throw new BpfException(operation, -rc);
+        }
+    }
+
+    private void forEachMap(Consumer<Pointer> action) {
+        for (Pointer map = libbpf.bpf_object__next_map(object, null); map != null;
+                map = libbpf.bpf_object__next_map(object, map)) {
+            action.accept(map);
+        }
+    }
+
+    private void forEachProgram(Consumer<Pointer> action) {
+        for (Pointer program = libbpf.bpf_object__next_program(object, null); program != null;
+                program = libbpf.bpf_object__next_program(object, program)) {
+            action.accept(program);
         }
     }
 
@@ -129,6 +323,11 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
+    private int programFd(String programName) {
+        Integer pinned = pinnedProgramFds.get(programName);
+        return pinned != null ? pinned : libbpf.bpf_program__fd(program(programName));
+    }
+
     private Pointer program(String programName) {
         Pointer program = libbpf.bpf_object__find_program_by_name(object, programName);
         if (program == null) {
@@ -155,7 +354,7 @@ public final class BpfObject implements AutoCloseable {
      * @return the program's return value
      */
     public int runSyscallProgram(String programName) {
-        int fd = libbpf.bpf_program__fd(program(programName));
+        int fd = programFd(programName);
         // struct bpf_test_run_opts, all zero but sz: no context, no data, repeat 0 (as syscall programs require).
         Pointer opts = Memory.allocateDirect(nat.runtime(), TEST_RUN_OPTS_SIZE, true);
         opts.putLong(0, TEST_RUN_OPTS_SIZE);
@@ -181,11 +380,11 @@ public final class BpfObject implements AutoCloseable {
     public List<ProgramStats> programStats(List<String> programNames) {
         List<ProgramStats> stats = new ArrayList<>();
         for (String programName : programNames) {
-            int fd = libbpf.bpf_program__fd(program(programName));
+            int fd = programFd(programName);
             long runCount = 0;
             long runTime = 0;
             try {
-                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd))) {
+                for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
                     if (line.startsWith("run_cnt:")) {
                         runCount = Long.parseLong(line.substring("run_cnt:".length()).trim());
                     } else if (line.startsWith("run_time_ns:")) {
@@ -193,7 +392,7 @@ public final class BpfObject implements AutoCloseable {
                     }
                 }
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("reading fdinfo of BPF program " + programName, e);
+                throw new UncheckedIOException("reading fdinfo of BPF program " + programName, e);
             }
             stats.add(new ProgramStats(programName, runCount, runTime));
         }
@@ -228,6 +427,7 @@ public final class BpfObject implements AutoCloseable {
         for (BpfLink link : links) {
             link.close();
         }
+        pinnedProgramFds.values().forEach(nat.libc()::close);
         libbpf.bpf_object__close(object);
     }
 }

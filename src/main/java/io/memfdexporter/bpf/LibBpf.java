@@ -22,6 +22,11 @@ public interface LibBpf {
 
     Pointer bpf_object__find_program_by_name(Pointer obj, String name);
 
+    /** The map after {@code prev} (NULL: the first), NULL after the last. */
+    Pointer bpf_object__next_map(Pointer obj, Pointer prev);
+
+    Pointer bpf_object__next_program(Pointer obj, Pointer prev);
+
     int bpf_map__set_max_entries(Pointer map, int maxEntries);
 
     int bpf_map__max_entries(Pointer map);
@@ -32,9 +37,20 @@ public interface LibBpf {
 
     int bpf_map__fd(Pointer map);
 
+    String bpf_map__name(Pointer map);
+
+    int bpf_map__pin(Pointer map, String path);
+
+    /** Makes a not yet loaded map use an existing kernel map (dups {@code fd}). */
+    int bpf_map__reuse_fd(Pointer map, int fd);
+
     String bpf_program__section_name(Pointer prog);
 
     int bpf_program__fd(Pointer prog);
+
+    String bpf_program__name(Pointer prog);
+
+    int bpf_program__pin(Pointer prog, String path);
 
     @SaveError
     Pointer bpf_program__attach(Pointer prog);
@@ -43,6 +59,15 @@ public interface LibBpf {
     int bpf_prog_test_run_opts(int progFd, Pointer opts);
 
     int bpf_link__destroy(Pointer link);
+
+    int bpf_link__pin(Pointer link, String path);
+
+    /** A pinned link; destroying it closes the fd only, the pin keeps the program attached. */
+    @SaveError
+    Pointer bpf_link__open(String path);
+
+    /** An fd for a pinned object, or {@code -errno}. */
+    int bpf_obj_get(String path);
 
     int bpf_map_lookup_batch(int fd, Pointer inBatch, Pointer outBatch, Pointer keys, Pointer values,
                              Pointer count, Pointer opts);

@@ -12,5 +12,7 @@ public interface LibC {
     @SaveError
     int umount2(String target, int flags);
 
+    int close(int fd);
+
     int vsnprintf(Pointer buffer, @size_t long size, String format, Pointer vaList);
 }

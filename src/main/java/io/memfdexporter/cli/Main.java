@@ -1,12 +1,16 @@
 package io.memfdexporter.cli;
 
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import io.memfdexporter.Exporter;
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
+import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.ListenException;
 import io.memfdexporter.metrics.BuildInfo;
@@ -25,7 +29,7 @@ import picocli.CommandLine.Spec;
                 + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
                 "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
-                "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
+                "Exit status: 0 after SIGTERM/SIGINT or --bpf.unpin, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
     static final Duration MIN_LIVE_INTERVAL = Duration.ofSeconds(1);
@@ -53,6 +57,18 @@ public final class Main implements Callable<Integer> {
                     + " it do is counted in the memfd_*_unrecorded_* metrics (default: ${DEFAULT-VALUE}, at most "
                     + MemfdProbe.MAX_MAX_COMMS + ").")
     private int maxComms;
+
+    @Option(names = "--bpf.pin-path", paramLabel = "DIR",
+            description = "Pin the kernel state (BPF maps, programs and links) under DIR on a bpf filesystem, so the kernel"
+                    + " keeps counting while the exporter is down and a restart of the same build continues the counts;"
+                    + " e.g. /sys/fs/bpf/memfd_exporter (bpffs is mounted at /sys/fs/bpf if needed). Off by default:"
+                    + " pinned programs keep running, and costing, after the exporter exits.")
+    private Path pinPath;
+
+    @Option(names = "--bpf.unpin",
+            description = "Remove everything pinned under --bpf.pin-path, detaching its programs once no exporter runs"
+                    + " with them, and exit.")
+    private boolean unpin;
 
     @Option(names = "--collector.max-comms", paramLabel = "N", defaultValue = "" + Exporter.Config.DEFAULT_MAX_COMM_SERIES,
             description = "Most comm series exported per family; the comms with the smallest counts beyond it are summed"
@@ -91,6 +107,16 @@ public final class Main implements Callable<Integer> {
         Exporter.Config config = config();
         LogSetup.configure(logLevel);
         PrintWriter err = spec.commandLine().getErr();
+        if (unpin) {
+            try {
+                config.pins().removeAll(Native.get());
+                return 0;
+            } catch (BpfUnavailableException | UncheckedIOException e) {
+                err.println("memfd_exporter: " + e.getMessage());
+                err.flush();
+                return EXIT_STARTUP_FAILURE;
+            }
+        }
         Exporter exporter;
         try {
             exporter = Exporter.start(config);
@@ -136,7 +162,18 @@ public final class Main implements Callable<Integer> {
         if (liveMaxFds < 1) {
             throw new ParameterException(spec.commandLine(), "--collector.live.max-fds must be positive, got " + liveMaxFds);
         }
-        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds);
+        
+        BpfPins pins = BpfPins.NONE;
+        if (pinPath != null) {
+            try {
+                pins = BpfPins.at(pinPath);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--bpf.pin-path " + e.getMessage());
+            }
+        } else if (unpin) {
+            throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
+        }
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins);
     }
 
     /** {@code --version}. */

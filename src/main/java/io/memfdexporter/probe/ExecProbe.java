@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
 
 /**
@@ -38,18 +39,17 @@ public final class ExecProbe implements Probe {
     /**
      * Loads and attaches the probe.
      *
-     * @param maxComms capacity of the per-comm map, as for {@link MemfdProbe#attach(int)}
+     * @param maxComms capacity of the per-comm map, as for {@link MemfdProbe#attach(int, BpfPins)}
      * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
      */
-    public static ExecProbe attach(int maxComms) {
+    public static ExecProbe attach(int maxComms, BpfPins pins) {
         if (maxComms < 1 || maxComms > MemfdProbe.MAX_MAX_COMMS) {
             throw new IllegalArgumentException("maxComms must be in [1, " + MemfdProbe.MAX_MAX_COMMS + "], got " + maxComms);
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "exec");
         try {
             object.setMaxEntries("execs_by_comm", maxComms);
-            object.load();
-            List<BpfLink> links = object.attachAll(PROGRAMS);
+            List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to sched:sched_process_exec and syscalls:sys_{enter,exit}_execve{,at}"
                     + " (per-comm map capacity " + maxComms + ")");
             return new ExecProbe(object, links);

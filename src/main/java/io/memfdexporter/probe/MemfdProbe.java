@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
 import io.memfdexporter.bpf.Native;
 
@@ -46,12 +47,13 @@ public final class MemfdProbe implements Probe {
     }
 
     /**
-     * Loads and attaches the probe.
+     * Loads and attaches the probe, or reattaches to its pinned state.
      *
      * @param maxComms capacity of the per-comm maps (calls and failures)
+     * @param pins where the kernel state is pinned, or {@link BpfPins#NONE}
      * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
      */
-    public static MemfdProbe attach(int maxComms) {
+    public static MemfdProbe attach(int maxComms, BpfPins pins) {
         if (maxComms < 1 || maxComms > MAX_MAX_COMMS) {
             throw new IllegalArgumentException("maxComms must be in [1, " + MAX_MAX_COMMS + "], got " + maxComms);
         }
@@ -59,8 +61,7 @@ public final class MemfdProbe implements Probe {
         try {
             object.setMaxEntries("calls_by_comm", maxComms);
             object.setMaxEntries("failures_by_comm", maxComms);
-            object.load();
-            List<BpfLink> links = object.attachAll(PROGRAMS);
+            List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create and sched:sched_process_exit (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
             return new MemfdProbe(object, links);

@@ -9,6 +9,7 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
 import io.memfdexporter.bpf.MissingTracepointException;
 
@@ -43,13 +44,12 @@ public final class SecretProbe implements Probe {
      * @return empty when the kernel has no memfd_secret tracepoint
      * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
      */
-    public static Optional<SecretProbe> attachIfSupported(int maxComms) {
+    public static Optional<SecretProbe> attachIfSupported(int maxComms, BpfPins pins) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "secret");
         try {
             object.setMaxEntries("secret_calls_by_comm", maxComms);
             object.setMaxEntries("secret_failures_by_comm", maxComms);
-            object.load();
-            List<BpfLink> links = object.attachAll(PROGRAM);
+            List<BpfLink> links = object.loadAndAttach(pins, PROGRAM);
             LOG.info("attached to syscalls:sys_exit_memfd_secret");
             return Optional.of(new SecretProbe(object, links));
         } catch (MissingTracepointException e) {

@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
+import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
 
 /**
@@ -40,12 +41,11 @@ public final class SizesProbe implements Probe {
      * @param maxComms capacity of the bytes-per-comm map
      * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
      */
-    public static SizesProbe attach(int maxComms) {
+    public static SizesProbe attach(int maxComms, BpfPins pins) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "sizes");
         try {
             object.setMaxEntries("requested_bytes_by_comm", maxComms);
-            object.load();
-            List<BpfLink> links = object.attachAll(PROGRAMS);
+            List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info("attached to syscalls:sys_exit_{ftruncate,fallocate}");
             return new SizesProbe(object, links);
         } catch (RuntimeException e) {

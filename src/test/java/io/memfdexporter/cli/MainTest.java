@@ -33,6 +33,8 @@ class MainTest {
         "--bpf.max-comms=many | Invalid value",
         "--log.level=loud | Invalid value",
         "--no-such-flag | Unknown option",
+        "--bpf.unpin | --bpf.unpin needs --bpf.pin-path=DIR",
+        "--bpf.pin-path=pins | --bpf.pin-path must be an absolute path, got 'pins'",
     })
     void rejectsBadFlagsWithUsageError(String flag, String message) {
         Run run = run(flag);
@@ -48,7 +50,8 @@ class MainTest {
 
         Run help = run("--help");
         assertEquals(0, help.exitCode());
-        for (String flag : new String[] {"--web.listen-address", "--web.telemetry-path", "--log.level", "--bpf.max-comms"}) {
+        for (String flag : new String[] {"--web.listen-address", "--web.telemetry-path", "--log.level", "--bpf.max-comms",
+                "--bpf.pin-path", "--bpf.unpin"}) {
             assertTrue(help.out().contains(flag), flag);
         }
         assertTrue(help.out().contains("default: :9822"), help.out());

@@ -131,7 +131,12 @@ public final class ChildExporter implements AutoCloseable {
         return new Exit(process.exitValue(), stderr.toString());
     }
 
-    /** Kills the child if it still runs, and reaps it. */
+    /** SIGKILL, as a crash or an OOM kill would end it: no shutdown hook runs. Reaps the child. */
+    public void kill() {
+        close();
+    }
+
+    /** Kills the child (SIGKILL) if it still runs, and reaps it. */
     @Override
     public void close() {
         if (process.isAlive()) {
