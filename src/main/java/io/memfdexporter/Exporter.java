@@ -6,10 +6,12 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
+import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.CollectorSet;
 import io.memfdexporter.metrics.MemfdCollector;
+import io.memfdexporter.privileges.PrivilegeDrop;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdProbe;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -25,12 +27,17 @@ public final class Exporter implements AutoCloseable {
     private final MetricsServer server;
 
     /** Exporter settings; the CLI documents each. */
-    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries) {
+    public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
+                         WebConfig web, boolean dropPrivileges) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
 
-        /** Defaults for everything but the address. */
+        /** Defaults for everything but the address, and privileges kept (as a test JVM needs). */
         public static Config listeningOn(ListenAddress address) {
-            return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES);
+            return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES, WebConfig.NONE, false);
+        }
+
+        public Config withWeb(WebConfig newWeb) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, newWeb, dropPrivileges);
         }
     }
 
@@ -40,11 +47,15 @@ public final class Exporter implements AutoCloseable {
     }
 
     /**
+     * Attaches, serves, then drops privileges if asked.
+     *
      * @throws io.memfdexporter.bpf.BpfUnavailableException when the probe cannot be attached
      * @throws io.memfdexporter.http.ListenException when the address cannot be bound
+     * @throws io.memfdexporter.privileges.PrivilegeDropException when privileges cannot be dropped
      */
     public static Exporter start(Config config) {
         MemfdProbe probe = MemfdProbe.attach(config.maxComms());
+        MetricsServer server = null;
         try {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
@@ -52,12 +63,22 @@ public final class Exporter implements AutoCloseable {
                     new CollectorSet.Named("memfd", new MemfdCollector(probe::read, CgroupPaths.ofThisHost(),
                             config.maxCommSeries())),
                     new CollectorSet.Named("bpf_programs", new BpfProgramCollector(List.of(probe)))), buildInfo));
-            MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
+            server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), registry,
                     probe::isAttached, buildInfo.version());
-            LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
-                    + ", metrics at " + config.telemetryPath());
+            if (config.dropPrivileges()) {
+                PrivilegeDrop.afterAttach(() -> {
+                    probe.read();
+                    probe.programStats();
+                });
+            }
+            int port = server.port();
+            LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
+                    + ", metrics at " + config.telemetryPath() + " (" + config.web().describe() + ")");
             return new Exporter(probe, server);
         } catch (RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             probe.close();
             throw e;
         }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
@@ -25,7 +26,7 @@ class CardinalityKernelTest {
     @Test
     void twentyThousandCommsExportAtMostTheCapAndKeepExactTotals() {
         Exporter.Config config = new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics",
-                MemfdProbe.DEFAULT_MAX_COMMS, MAX_SERIES);
+                MemfdProbe.DEFAULT_MAX_COMMS, MAX_SERIES, WebConfig.NONE, false);
         try (Exporter exporter = Exporter.start(config)) {
             Exposition before = Http.scrape(exporter.port());
             CommThreads.runAs("mfdspray", () -> {

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
@@ -26,7 +27,7 @@ class MapFullKernelTest {
     @Test
     void unrecordedCallsAndFailuresKeepTheSumsExact() {
         Exporter.Config config = new Exporter.Config(new ListenAddress("127.0.0.1", 0), "/metrics", CAPACITY,
-                Exporter.Config.DEFAULT_MAX_COMM_SERIES);
+                Exporter.Config.DEFAULT_MAX_COMM_SERIES, WebConfig.NONE, false);
         try (Exporter exporter = Exporter.start(config)) {
             // Sequential threads: the first CAPACITY comms get the entries (on a host where nothing
             // else calls memfd_create meanwhile; the invariants below hold either way).

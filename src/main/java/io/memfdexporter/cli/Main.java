@@ -1,6 +1,7 @@
 package io.memfdexporter.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -8,7 +9,11 @@ import io.memfdexporter.Exporter;
 import io.memfdexporter.bpf.BpfUnavailableException;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.ListenException;
+import io.memfdexporter.http.WebConfig;
+import io.memfdexporter.http.WebConfigException;
 import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.privileges.PrivilegeDrop;
+import io.memfdexporter.privileges.PrivilegeDropException;
 import io.memfdexporter.probe.MemfdProbe;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,6 +27,7 @@ import picocli.CommandLine.Spec;
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Exports memfd_create(2) activity, counted in the kernel by eBPF tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
+                "Started as root, it runs as uid " + PrivilegeDrop.NOBODY + " without capabilities once attached.",
                 "Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
@@ -37,6 +43,16 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--web.telemetry-path", paramLabel = "PATH", defaultValue = "/metrics",
             description = "Path under which to expose metrics (default: ${DEFAULT-VALUE}).")
     private String telemetryPath;
+
+    @Option(names = "--web.config.file", paramLabel = "FILE",
+            description = "Configuration file that enables TLS, client certificates, basic auth and response headers,"
+                    + " in the exporter-toolkit format node_exporter reads (see the README); read once at startup.")
+    private Path webConfigFile;
+
+    @Option(names = "--runtime.drop-privileges", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Once the programs are attached, drop every privilege from every thread: root becomes uid"
+                    + " and gid " + PrivilegeDrop.NOBODY + " with no capabilities; no_new_privs is set (default: on).")
+    private boolean dropPrivileges;
 
     @Option(names = "--log.level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Only log messages with the given severity or above: ${COMPLETION-CANDIDATES}"
@@ -61,7 +77,15 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command; returns only on a failure to start, or when the exporter was stopped. */
     static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).setOut(out).setErr(err).execute(args);
+        return commandLine(new Main()).setOut(out).setErr(err).execute(args);
+    }
+
+    static CommandLine commandLine(Main main) {
+        // --[no-]a.b as kingpin (node_exporter's flag parser) writes negatable flags: picocli's default needs \w only.
+        CommandLine.RegexTransformer negation = new CommandLine.RegexTransformer.Builder()
+                .addPattern("^--no-(\\w[\\w.-]*)$", "--$1", "--[no-]$1")
+                .addPattern("^--(\\w[\\w.-]*)$", "--no-$1", "--[no-]$1").build();
+        return new CommandLine(main).setNegatableOptionTransformer(negation).setCaseInsensitiveEnumValuesAllowed(true);
     }
 
     @Override
@@ -71,8 +95,8 @@ public final class Main implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Exporter exporter;
         try {
-            exporter = Exporter.start(config);
-        } catch (BpfUnavailableException | ListenException e) {
+            exporter = Exporter.start(config.withWeb(webConfigFile == null ? WebConfig.NONE : WebConfig.load(webConfigFile)));
+        } catch (WebConfigException | BpfUnavailableException | ListenException | PrivilegeDropException e) {
             err.println("memfd_exporter: " + e.getMessage());
             err.flush();
             return EXIT_STARTUP_FAILURE;
@@ -105,7 +129,7 @@ public final class Main implements Callable<Integer> {
         if (maxCommSeries < 1) {
             throw new ParameterException(spec.commandLine(), "--collector.max-comms must be at least 1, got " + maxCommSeries);
         }
-        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries);
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, WebConfig.NONE, dropPrivileges);
     }
 
     /** {@code --version}. */
