@@ -11,4 +11,5 @@ jar=target/memfd-exporter.jar
 if [ ! -f "$jar" ] || [ -n "$(find pom.xml bpf src/main -newer "$jar" -print -quit)" ]; then
   mvn -B -q package -DskipTests
 fi
-exec java -jar "$jar" "$@"
+# -XX:-UsePerfData: no /tmp/hsperfdata_root/PID file, which the JVM cannot delete once the exporter dropped root.
+exec java -XX:-UsePerfData -jar "$jar" "$@"

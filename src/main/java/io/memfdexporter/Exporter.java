@@ -12,6 +12,7 @@ import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveMemfdScanner;
+import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.CollectorSet;
@@ -20,6 +21,7 @@ import io.memfdexporter.metrics.LiveMemfdCollector;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.metrics.SecretCollector;
 import io.memfdexporter.metrics.SizesCollector;
+import io.memfdexporter.privileges.PrivilegeDrop;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.ExecProbe;
 import io.memfdexporter.probe.MemfdProbe;
@@ -35,6 +37,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  */
 public final class Exporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
+    private static final String ROOT = "root";
 
     private final List<Probe> probes;
     /** Null with --no-collector.live. */
@@ -44,27 +47,36 @@ public final class Exporter implements AutoCloseable {
 
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
-                         boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins) {
+                         boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins,
+                         WebConfig web, boolean dropPrivileges) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
         public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
 
-        /** Defaults for everything but the address. */
+        /** Defaults for everything but the address, and privileges kept (as a test JVM needs). */
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
-                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE);
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, false);
         }
 
         public Config withMaxComms(int newMaxComms) {
-            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins);
+            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+                    web, dropPrivileges);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
-            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins);
+            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins,
+                    web, dropPrivileges);
         }
 
         public Config withPins(BpfPins newPins) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins);
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins,
+                    web, dropPrivileges);
+        }
+
+        public Config withWeb(WebConfig newWeb) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+                    newWeb, dropPrivileges);
         }
     }
 
@@ -76,12 +88,16 @@ public final class Exporter implements AutoCloseable {
     }
 
     /**
+     * Attaches, serves, then drops privileges if asked.
+     *
      * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached
      * @throws io.memfdexporter.http.ListenException when the address cannot be bound
+     * @throws io.memfdexporter.privileges.PrivilegeDropException when privileges cannot be dropped
      */
     public static Exporter start(Config config) {
         List<Probe> probes = new ArrayList<>();
         LiveMemfdMonitor live = null;
+        MetricsServer server = null;
         try {
             MemfdProbe memfd = MemfdProbe.attach(config.maxComms(), config.pins());
             probes.add(memfd);
@@ -110,18 +126,45 @@ public final class Exporter implements AutoCloseable {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
             registry.register(new CollectorSet(collectors, buildInfo));
-            MetricsServer server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), registry,
+            server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), registry,
                     () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
-            LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + server.port()
-                    + ", metrics at " + config.telemetryPath());
+            if (config.dropPrivileges()) {
+                dropPrivileges(live != null, () -> {
+                    attached.forEach(Probe::programStats);
+                    memfd.read();
+                });
+            }
+            int port = server.port();
+            LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
+                    + ", metrics at " + config.telemetryPath() + " (" + config.web().describe() + ")");
             return new Exporter(attached, live, server, config.pins());
         } catch (RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             if (live != null) {
                 live.close();
             }
             closeAll(probes);
             throw e;
         }
+    }
+
+    /**
+     * The live collector reads other processes' /proc entries, which needs
+     * root's or the listed capabilities: as root it would be blind after the
+     * drop (to uid nobody, without capabilities), so root keeps them while it
+     * runs. Deployments that grant only the needed capabilities (deploy/) hold
+     * no CAP_SYS_ADMIN in the first place.
+     */
+    private static void dropPrivileges(boolean liveCollector, Runnable scrape) {
+        if (liveCollector && ROOT.equals(System.getProperty("user.name"))) {
+            LOG.warning("privileges kept: the live collector reads every process's /proc/PID/fd as root; run with"
+                    + " only CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE"
+                    + " (see deploy/), or pass --no-collector.live to drop everything after attaching");
+            return;
+        }
+        PrivilegeDrop.afterAttach(scrape);
     }
 
     /** The bound HTTP port. */

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;

@@ -13,7 +13,11 @@ import io.memfdexporter.bpf.BpfUnavailableException;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.ListenException;
+import io.memfdexporter.http.WebConfig;
+import io.memfdexporter.http.WebConfigException;
 import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.privileges.PrivilegeDrop;
+import io.memfdexporter.privileges.PrivilegeDropException;
 import io.memfdexporter.probe.MemfdProbe;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,6 +33,8 @@ import picocli.CommandLine.Spec;
                 + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
                 "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
+                "Started as root with --no-collector.live, it runs as uid " + PrivilegeDrop.NOBODY
+                        + " without capabilities once attached.",
                 "Exit status: 0 after SIGTERM/SIGINT or --bpf.unpin, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
@@ -45,6 +51,16 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--web.telemetry-path", paramLabel = "PATH", defaultValue = "/metrics",
             description = "Path under which to expose metrics (default: ${DEFAULT-VALUE}).")
     private String telemetryPath;
+
+    @Option(names = "--web.config.file", paramLabel = "FILE",
+            description = "Configuration file that enables TLS, client certificates, basic auth and response headers,"
+                    + " in the exporter-toolkit format node_exporter reads (see the README); read once at startup.")
+    private Path webConfigFile;
+
+    @Option(names = "--runtime.drop-privileges", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Once the programs are attached, drop every privilege from every thread: root becomes uid"
+                    + " and gid " + PrivilegeDrop.NOBODY + " with no capabilities; no_new_privs is set (default: on).")
+    private boolean dropPrivileges;
 
     @Option(names = "--log.level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Only log messages with the given severity or above: ${COMPLETION-CANDIDATES}"
@@ -99,7 +115,15 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command; returns only on a failure to start, or when the exporter was stopped. */
     static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).setOut(out).setErr(err).execute(args);
+        return commandLine(new Main()).setOut(out).setErr(err).execute(args);
+    }
+
+    static CommandLine commandLine(Main main) {
+        // --[no-]a.b as kingpin (node_exporter's flag parser) writes negatable flags: picocli's default needs \w only.
+        CommandLine.RegexTransformer negation = new CommandLine.RegexTransformer.Builder()
+                .addPattern("^--no-(\\w[\\w.-]*)$", "--$1", "--[no-]$1")
+                .addPattern("^--(\\w[\\w.-]*)$", "--no-$1", "--[no-]$1").build();
+        return new CommandLine(main).setNegatableOptionTransformer(negation).setCaseInsensitiveEnumValuesAllowed(true);
     }
 
     @Override
@@ -119,8 +143,8 @@ public final class Main implements Callable<Integer> {
         }
         Exporter exporter;
         try {
-            exporter = Exporter.start(config);
-        } catch (BpfUnavailableException | ListenException e) {
+            exporter = Exporter.start(config.withWeb(webConfigFile == null ? WebConfig.NONE : WebConfig.load(webConfigFile)));
+        } catch (WebConfigException | BpfUnavailableException | ListenException | PrivilegeDropException e) {
             err.println("memfd_exporter: " + e.getMessage());
             err.flush();
             return EXIT_STARTUP_FAILURE;
@@ -173,7 +197,8 @@ public final class Main implements Callable<Integer> {
         } else if (unpin) {
             throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
         }
-        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins);
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins,
+                WebConfig.NONE, dropPrivileges);
     }
 
     /** {@code --version}. */

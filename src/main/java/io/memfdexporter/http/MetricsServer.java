@@ -20,6 +20,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -29,8 +30,13 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * The exporter's HTTP side: the metrics path (Prometheus text, OpenMetrics or
  * protobuf, as the Accept header asks), a landing page at {@code /} and
- * {@code /-/healthy}. Scrapes read BPF maps, so they run on worker threads,
- * never on the event loop.
+ * {@code /-/healthy}, over TLS and behind basic auth as the web config says.
+ * Scrapes read BPF maps, so they run on worker threads, never on the event loop.
+ * <p>
+ * Basic auth guards every path but {@code /-/healthy}, which answers only
+ * whether the programs are attached: liveness probes (kubelet, systemd) seldom
+ * carry credentials, and it reads no map, runs no bcrypt and names nothing.
+ * TLS and client certificates still apply to it.
  */
 public final class MetricsServer implements AutoCloseable {
     public static final String HEALTH_PATH = "/-/healthy";
@@ -48,27 +54,41 @@ public final class MetricsServer implements AutoCloseable {
     /**
      * Starts listening.
      *
+     * @param web TLS, basic auth and headers ({@link WebConfig#NONE}: plain HTTP, open)
      * @param healthy whether the exporter still counts (its BPF programs are attached)
      * @throws ListenException when the address cannot be bound
      */
-    public static MetricsServer start(ListenAddress address, String telemetryPath, PrometheusRegistry registry,
+    public static MetricsServer start(ListenAddress address, String telemetryPath, WebConfig web, PrometheusRegistry registry,
                                       BooleanSupplier healthy, String landingPageVersion) {
         // No classpath file cache: the exporter serves no files, and a read-only root has nowhere to put it.
         Vertx vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(
                 new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
         ExpositionFormats formats = ExpositionFormats.init();
         Router router = Router.router(vertx);
-        router.get(telemetryPath).handler(ctx -> scrape(vertx, ctx, registry, formats));
-        router.get("/").handler(ctx -> ctx.response()
-                .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
-                .end(LandingPage.html(landingPageVersion, telemetryPath)));
+        if (!web.headers().isEmpty()) {
+            router.route().handler(ctx -> {
+                web.headers().forEach(ctx.response()::putHeader);
+                ctx.next();
+            });
+        }
         router.get(HEALTH_PATH).handler(ctx -> {
             boolean ok = healthy.getAsBoolean();
             ctx.response().setStatusCode(ok ? 200 : 503)
                     .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
                     .end(ok ? "Healthy\n" : "Unhealthy: BPF programs are not attached\n");
         });
-        HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
+        if (!web.users().isEmpty()) {
+            // Every route added after this one needs credentials; so does any path that matches none (401, not 404).
+            router.route().handler(new BasicAuth(web.users(), vertx.createSharedWorkerExecutor("memfd-bcrypt", 1)));
+            if (web.tls() == null) {
+                LOG.warning("basic auth without TLS: passwords cross the network in clear text");
+            }
+        }
+        router.get(telemetryPath).handler(ctx -> scrape(vertx, ctx, registry, formats));
+        router.get("/").handler(ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+                .end(LandingPage.html(landingPageVersion, telemetryPath)));
+        HttpServerOptions options = serverOptions(web.tls());
         try {
             HttpServer server = vertx.createHttpServer(options).requestHandler(router)
                     .listen(address.port(), address.host())
@@ -84,6 +104,19 @@ public final class MetricsServer implements AutoCloseable {
             }
             throw new ListenException("cannot listen on " + address + ": " + e, e);
         }
+    }
+
+    private static HttpServerOptions serverOptions(WebConfig.Tls tls) {
+        HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
+        if (tls != null) {
+            options.setSsl(true).setKeyCertOptions(tls.certificate()).setClientAuth(tls.clientAuth())
+                    .setEnabledSecureTransportProtocols(tls.protocols());
+            if (tls.clientCas() != null) {
+                options.setTrustOptions(tls.clientCas());
+            }
+            tls.cipherSuites().forEach(options::addEnabledCipherSuite);
+        }
+        return options;
     }
 
     private static void scrape(Vertx vertx, RoutingContext ctx, PrometheusRegistry registry, ExpositionFormats formats) {

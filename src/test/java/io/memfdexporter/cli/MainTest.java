@@ -1,14 +1,18 @@
 package io.memfdexporter.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Flag handling that needs no kernel: usage errors are exit 2 and say what is wrong. */
 class MainTest {
@@ -55,5 +59,30 @@ class MainTest {
             assertTrue(help.out().contains(flag), flag);
         }
         assertTrue(help.out().contains("default: :9822"), help.out());
+    }
+
+    @Test
+    void privilegesAreDroppedUnlessOptedOut() {
+        Main main = new Main();
+        Main.commandLine(main).parseArgs();
+        assertTrue(main.config().dropPrivileges());
+        Main.commandLine(main).parseArgs("--no-runtime.drop-privileges");
+        assertFalse(main.config().dropPrivileges());
+    }
+
+    @Test
+    void aBadWebConfigIsOneLineAndExitOneBeforeAnythingIsAttached(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("web.yml"), "tls_server_config:\n  cert_fil: server.pem\n");
+        Run run = run("--web.listen-address=127.0.0.1:0", "--web.config.file=" + config);
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("memfd_exporter: --web.config.file " + config + ": unknown key tls_server_config.cert_fil (known:"
+                + " cert_file, cipher_suites, client_auth_type, client_ca_file, key_file, max_version, min_version)\n", run.err());
+    }
+
+    @Test
+    void theReadmeFlagsSectionIsTheHelpOutput() throws Exception {
+        String help = run("--help").out();
+        String readme = Files.readString(Path.of("README.md"));
+        assertTrue(readme.contains("## Flags\n\n```\n" + help + "```\n"), "README.md's Flags section must be exactly:\n" + help);
     }
 }

@@ -70,6 +70,8 @@ public final class ChildExporter implements AutoCloseable {
     private static Process launch(List<String> wrapper, String... args) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        // No /tmp/hsperfdata_root/PID file, which the exporter cannot delete once it dropped root.
+        command.add("-XX:-UsePerfData");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("io.memfdexporter.cli.Main");

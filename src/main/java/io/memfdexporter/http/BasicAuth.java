@@ -1,0 +1,144 @@
+package io.memfdexporter.http;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.springframework.security.crypto.bcrypt.BCrypt;
+
+import io.vertx.core.Handler;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * {@code basic_auth_users}: a request passes only with a listed user and a
+ * password matching its bcrypt hash; otherwise 401 with a Basic challenge.
+ * <p>
+ * bcrypt is slow on purpose (a cost-10 check takes 50-200 ms), so:
+ * <ul>
+ * <li>a verified password is remembered, per user, as an HMAC under a key that
+ * exists only in this process: later requests with it cost one HMAC;</li>
+ * <li>wrong passwords are never remembered (an attacker would vary them), but
+ * only one bcrypt check runs at a time, on its own thread, and at most
+ * {@link #MAX_WAITING} wait; beyond that the answer is 429. A flood of wrong
+ * passwords thus costs at most one core and cannot queue without bound, while
+ * clients whose password was verified before are served as usual;</li>
+ * <li>an unknown user costs a bcrypt check too, so response times do not tell
+ * which users exist; comparisons use {@link MessageDigest#isEqual}.</li>
+ * </ul>
+ */
+final class BasicAuth implements Handler<RoutingContext> {
+    static final int MAX_WAITING = 16;
+    private static final String CHALLENGE = "Basic realm=\"memfd_exporter\", charset=\"UTF-8\"";
+    private static final String HMAC = "HmacSHA256";
+    private static final Logger LOG = Logger.getLogger(BasicAuth.class.getName());
+
+    private final Map<String, String> hashes;
+    /* Checked for unknown users, so that they cost what a known user costs. */
+    private final String decoyHash;
+    private final WorkerExecutor bcrypt;
+    private final SecretKeySpec fingerprintKey;
+    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
+    private final AtomicInteger checks = new AtomicInteger();
+
+    /**
+     * @param hashes username to bcrypt hash, not empty
+     * @param bcrypt a single-thread worker for the bcrypt checks
+     */
+    BasicAuth(Map<String, String> hashes, WorkerExecutor bcrypt) {
+        this.hashes = Map.copyOf(hashes);
+        this.decoyHash = hashes.values().iterator().next();
+        this.bcrypt = bcrypt;
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        this.fingerprintKey = new SecretKeySpec(key, HMAC);
+    }
+
+    private record Credentials(String user, byte[] password) {
+    }
+
+    @Override
+    public void handle(RoutingContext ctx) {
+        Credentials presented = parse(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+        if (presented == null) {
+            reject(ctx);
+            return;
+        }
+        byte[] fingerprint = fingerprint(presented);
+        byte[] remembered = verified.get(presented.user());
+        if (remembered != null && MessageDigest.isEqual(remembered, fingerprint)) {
+            ctx.next();
+            return;
+        }
+        if (checks.incrementAndGet() > MAX_WAITING + 1) {
+            checks.decrementAndGet();
+            ctx.response().setStatusCode(429).putHeader("Retry-After", "1")
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end("Too many authentication attempts\n");
+            return;
+        }
+        bcrypt.executeBlocking(() -> matches(presented), false).onComplete(result -> {
+            checks.decrementAndGet();
+            if (result.succeeded() && result.result()) {
+                verified.put(presented.user(), fingerprint);
+                ctx.next();
+            } else {
+                LOG.fine(() -> "basic auth failed for user " + presented.user() + " from " + ctx.request().remoteAddress());
+                reject(ctx);
+            }
+        });
+    }
+
+    private boolean matches(Credentials presented) {
+        String hash = hashes.get(presented.user());
+        boolean matches = BCrypt.checkpw(presented.password(), hash == null ? decoyHash : hash);
+        return hash != null && matches;
+    }
+
+    private static void reject(RoutingContext ctx) {
+        ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", CHALLENGE)
+                .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end("Unauthorized\n");
+    }
+
+    /** user and password of an {@code Authorization: Basic} header (RFC 7617, UTF-8); null if absent or malformed. */
+    private static Credentials parse(String authorization) {
+        if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+            return null;
+        }
+        byte[] decoded;
+        try {
+            decoded = Base64.getDecoder().decode(authorization.substring(6).trim());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        for (int i = 0; i < decoded.length; i++) {
+            if (decoded[i] == ':') {
+                return new Credentials(new String(decoded, 0, i, StandardCharsets.UTF_8),
+                        Arrays.copyOfRange(decoded, i + 1, decoded.length));
+            }
+        }
+        return null;
+    }
+
+    private byte[] fingerprint(Credentials credentials) {
+        try {
+            Mac mac = Mac.getInstance(HMAC);
+            mac.init(fingerprintKey);
+            mac.update(credentials.user().getBytes(StandardCharsets.UTF_8));
+            mac.update((byte) 0);
+            return mac.doFinal(credentials.password());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(HMAC + " is part of every Java runtime", e);
+        }
+    }
+}
