@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.BpfPins;
+import io.memfdexporter.bpf.Capabilities;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
@@ -159,9 +160,14 @@ public final class Exporter implements AutoCloseable {
      */
     private static void dropPrivileges(boolean liveCollector, Runnable scrape) {
         if (liveCollector && ROOT.equals(System.getProperty("user.name"))) {
-            LOG.warning("privileges kept: the live collector reads every process's /proc/PID/fd as root; run with"
-                    + " only CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE"
-                    + " (see deploy/), or pass --no-collector.live to drop everything after attaching");
+            if (Capabilities.ofThisProcess().hasSysAdmin()) {
+                LOG.warning("privileges kept: the live collector reads every process's /proc/PID/fd as root; run with"
+                        + " only CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE"
+                        + " (see deploy/), or pass --no-collector.live to drop everything after attaching");
+            } else {
+                LOG.info("privileges kept for the live collector, which reads every process's /proc/PID/fd;"
+                        + " the process holds no CAP_SYS_ADMIN");
+            }
             return;
         }
         PrivilegeDrop.afterAttach(scrape);

@@ -36,6 +36,11 @@ public final class Capabilities {
         return effective.testBit(capability);
     }
 
+    /** CAP_SYS_ADMIN: what a compromised exporter must not hold once running. */
+    public boolean hasSysAdmin() {
+        return has(CAP_SYS_ADMIN);
+    }
+
     /**
      * Loading and attaching tracepoint programs needs CAP_BPF and CAP_PERFMON
      * (Linux 5.8+); CAP_SYS_ADMIN implies both.
