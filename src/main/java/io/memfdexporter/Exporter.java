@@ -75,6 +75,11 @@ public final class Exporter implements AutoCloseable {
                     web, dropPrivileges);
         }
 
+        public Config withLiveInterval(Duration newLiveInterval) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, pins,
+                    web, dropPrivileges);
+        }
+
         public Config withWeb(WebConfig newWeb) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
                     newWeb, dropPrivileges);

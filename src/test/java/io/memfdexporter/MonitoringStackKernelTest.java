@@ -55,9 +55,10 @@ import io.vertx.core.json.JsonObject;
  * exporter in this JVM, a real Prometheus (Debian's /usr/bin/prometheus)
  * scraping it every second and evaluating alerts/memfd_exporter.rules.yml, a
  * real Alertmanager routing to a webhook in this test. Real memfd activity
- * makes the alerts fire; they must reach Prometheus's alerts and the webhook.
- * The rules are the shipped file with every {@code for:} set to 0s, nothing
- * else changed.
+ * (memfd_create floods and failures, memfd executions, a huge ftruncate,
+ * memfd_secret calls, a held memfd) makes the alerts fire; they must reach
+ * Prometheus's alerts and the webhook. The rules are the shipped file with
+ * every {@code for:} set to 0s, nothing else changed.
  */
 @ExtendWith(RequiresBpf.class)
 class MonitoringStackKernelTest {
@@ -75,9 +76,26 @@ class MonitoringStackKernelTest {
     private static final int MAX_COMMS = 65536;
     /** memfd_create calls per 100 ms by the flood thread: 20,000 a second, 5 times the burst threshold. */
     private static final int FLOOD_CALLS_PER_TICK = 2000;
-    /** Fails memfd_create with EMFILE 500 times a second until the file named STOP exists (50 s at most). */
+    /** Above MemfdHugeSizeRequested's default bound of 4 GiB; ftruncate leaves the memfd sparse, so it costs nothing. */
+    private static final long HUGE_REQUEST_BYTES = 8L << 30;
+    /** Allocated to the held memfd: above MemfdLiveMemoryHigh's default threshold of 1 GiB. */
+    private static final long HELD_BYTES = (1L << 30) + (64L << 20);
+    /** memfd_secret(2) flags no kernel defines: the call fails with EINVAL. */
+    private static final int UNDEFINED_SECRET_FLAGS = 0xff;
+    /** The live scans of the exporter under test: the default 15 s would make the test wait for them. */
+    private static final Duration LIVE_INTERVAL = Duration.ofSeconds(1);
+    /** Python: until_stop(tick) calls tick every 100 ms until the file named STOP exists (50 s at most). */
+    private static final String UNTIL_STOP = """
+            import os, time
+            def until_stop(tick=lambda: None):
+                deadline = time.monotonic() + 50
+                while not os.path.exists(STOP) and time.monotonic() < deadline:
+                    tick()
+                    time.sleep(0.1)
+            """;
+    /** Fails memfd_create with EMFILE 500 times a second until stopped. */
     private static final String EMFILE_SCRIPT = """
-            import errno, os, resource, time
+            import errno, resource
             resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
             held = []
             def fails_with_emfile():
@@ -88,11 +106,23 @@ class MonitoringStackKernelTest {
                     if e.errno != errno.EMFILE: raise
                     return True
             while not fails_with_emfile(): pass
-            deadline = time.monotonic() + 50
-            while not os.path.exists(STOP) and time.monotonic() < deadline:
+            def fail_50_times():
                 for _ in range(50):
                     if not fails_with_emfile(): raise SystemExit('memfd_create succeeded beyond RLIMIT_NOFILE')
-                time.sleep(0.1)
+            until_stop(fail_50_times)
+            """;
+    /** Holds a memfd with HELD_BYTES allocated (fallocate: pages in RAM) until stopped. */
+    private static final String HOLD_SCRIPT = """
+            fd = os.memfd_create('held')
+            os.posix_fallocate(fd, 0, HELD_BYTES)
+            until_stop()
+            """;
+    /** Executes /bin/true (exit 0) from a memfd named NAME; python exits 1 if the exec fails. */
+    private static final String EXEC_SCRIPT = """
+            import os
+            fd = os.memfd_create(NAME)
+            os.write(fd, open('/bin/true', 'rb').read())
+            os.execve(fd, ['true'], {})
             """;
 
     /** An alert this test makes fire, identified by labels only this test's activity carries. */
@@ -109,26 +139,42 @@ class MonitoringStackKernelTest {
         List<String> timings = new ArrayList<>();
         String floodComm = uniqueComm("mfdflood");
         String emfileComm = uniqueComm("mfdemfile");
+        String filelessComm = uniqueComm("mfdfless");
+        String runcComm = uniqueComm("mfdrunc");
+        String hugeComm = uniqueComm("mfdhuge");
+        String secretComm = uniqueComm("mfdsecret");
+        String secretFailComm = uniqueComm("mfdsecfail");
+        String holderComm = uniqueComm("mfdholder");
         Path stop = work.resolve("stop-activity");
         List<CompletableFuture<Void>> activities = new ArrayList<>();
-        // A second exporter whose per-comm maps hold one comm: every other comm's calls are unrecorded.
+        // A second exporter whose per-comm maps hold one comm: every other comm's events are unrecorded.
         Exporter tiny = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(1));
         try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0))
-                .withMaxComms(MAX_COMMS));
+                .withMaxComms(MAX_COMMS).withLiveInterval(LIVE_INTERVAL));
              Webhook webhook = Webhook.start()) {
             String instance = "127.0.0.1:" + exporter.port();
             String tinyInstance = "127.0.0.1:" + tiny.port();
-            // The activity, started before Prometheus so that its comms are in the maps at once: a flood
-            // from one thread (MemfdCreateFlood; MemfdCreateBurst, this JVM being the process;
-            // MemfdCreateUnrecorded on the tiny exporter) and EMFILE failures from python3.
+            // The lasting activity, started before Prometheus so that its comms are in the maps at once: a
+            // flood from one thread (MemfdCreateFlood; MemfdCreateBurst, this JVM being the process), EMFILE
+            // failures from python3, and python3 holding a memfd with more than 1 GiB allocated.
             activities.add(CompletableFuture.runAsync(() -> CommThreads.runAs(floodComm, () -> floodUntil(stop)), NEW_THREAD));
-            activities.add(CompletableFuture.runAsync(() -> runPython(emfileComm,
-                    "STOP = '" + stop + "'\n" + EMFILE_SCRIPT), NEW_THREAD));
+            activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(emfileComm, stop, EMFILE_SCRIPT), NEW_THREAD));
+            activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(holderComm, stop,
+                    "HELD_BYTES = " + HELD_BYTES + "\n" + HOLD_SCRIPT), NEW_THREAD));
             List<Expected> expected = List.of(
                     new Expected("MemfdCreateFlood", Map.of("instance", instance, "comm", floodComm)),
                     new Expected("MemfdCreateBurst", Map.of("instance", instance)),
                     new Expected("MemfdCreateFailures", Map.of("instance", instance, "comm", emfileComm, "errno", "EMFILE")),
-                    new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "calls_by_comm")));
+                    new Expected("MemfdFilelessExecution", Map.of("instance", instance, "comm", filelessComm,
+                            "memfd_name_kind", "other")),
+                    new Expected("MemfdHugeSizeRequested", Map.of("instance", instance)),
+                    new Expected("MemfdLiveMemoryHigh", Map.of("instance", instance, "comm", holderComm)),
+                    new Expected("MemfdSecretUsed", Map.of("instance", instance, "comm", secretComm)),
+                    new Expected("MemfdSecretUsed", Map.of("instance", instance, "comm", secretFailComm)),
+                    new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "calls_by_comm")),
+                    new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "execs_by_comm")),
+                    new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "requested_bytes_by_comm")),
+                    new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "secret_calls_by_comm")));
 
             try (ServerProcess alertmanager = startAlertmanager(work, webhook.port());
                  ServerProcess prometheus = startPrometheus(work, alertmanager.port(), exporter.port(), tiny.port())) {
@@ -141,8 +187,20 @@ class MonitoringStackKernelTest {
                 }
                 timings.add(lap(start, "both targets up"));
 
+                // The one-off events, once Prometheus has scraped the counters they raise at 0 (increase()
+                // sees no event made before a counter's first sample): a memfd execution, runc's (which must
+                // not alert), an 8 GiB ftruncate, memfd_secret calls (one failing). Two comms make each
+                // kind of event, and the holder resized too, so the tiny exporter leaves some of each
+                // unrecorded.
+                runPython(filelessComm, "NAME = 'payload'\n" + EXEC_SCRIPT);
+                runPython(runcComm, "NAME = 'runc_cloned:runc'\n" + EXEC_SCRIPT);
+                CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
+                        new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
+                        new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));
+
                 waitForAlerts(api, webhook, expected, logs);
-                timings.add(lap(start, "flood, burst, failures and unrecorded alerts at the webhook"));
+                timings.add(lap(start, expected.size() + " alerts at the webhook"));
+                assertRuncsReExecutionDoesNotAlert(api, instance, runcComm);
                 assertTrue(api.rules().stream().allMatch(rule -> "ok".equals(rule.getString("health"))),
                         "every rule evaluates without error: " + api.rules());
                 assertEveryMetricFamilyIsInPrometheus(api, instance);
@@ -171,6 +229,15 @@ class MonitoringStackKernelTest {
             System.out.println("MonitoringStackKernelTest timings (s since start): " + String.join("; ", timings)
                     + "; total " + seconds(start));
         }
+    }
+
+    /** runc's execution of its cloned binary was counted, and yet MemfdFilelessExecution stays silent for it. */
+    private static void assertRuncsReExecutionDoesNotAlert(Prometheus api, String instance, String runcComm) {
+        String execs = "instance_comm_memfd_name_kind:memfd_exec:increase1h{instance=\"" + instance + "\",comm=\""
+                + runcComm + "\",memfd_name_kind=\"runc\"} > 0";
+        assertEquals(1, api.query(execs).size(), execs);
+        assertTrue(api.firingAlerts().stream().noneMatch(alert -> runcComm.equals(alert.getString("comm"))),
+                "no alert for runc's re-execution: " + api.firingAlerts());
     }
 
     /** Families that appear only after some activity (per-comm, failures) appear after this test's. */
@@ -235,6 +302,32 @@ class MonitoringStackKernelTest {
             next += tick;
             LockSupport.parkNanos(next - System.nanoTime());
         }
+    }
+
+    /** ftruncate of a memfd to HUGE_REQUEST_BYTES. */
+    private static void requestHugeMemfd() {
+        int fd = TestLibC.memfd("huge", TestLibC.MFD_CLOEXEC);
+        try {
+            TestLibC.check(TestLibC.INSTANCE.ftruncate(fd, HUGE_REQUEST_BYTES), "ftruncate");
+        } finally {
+            TestLibC.INSTANCE.close(fd);
+        }
+    }
+
+    /**
+     * memfd_secret(2), closing the fd it returns. Counted as a call whether it succeeds or fails, and as
+     * a failure with undefined flags (EINVAL) or with secretmem disabled at boot (ENOSYS).
+     */
+    private static void memfdSecret(int flags) {
+        long fd = TestLibC.INSTANCE.syscall(TestLibC.SYS_MEMFD_SECRET, flags);
+        if (fd >= 0) {
+            TestLibC.INSTANCE.close((int) fd);
+        }
+    }
+
+    /** A script that defines and calls until_stop (UNTIL_STOP), with STOP set to the file that ends it. */
+    private static void runPythonUntilStop(String comm, Path stop, String script) {
+        runPython(comm, "STOP = '" + stop + "'\n" + UNTIL_STOP + script);
     }
 
     private static void runPython(String comm, String script) {

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -136,16 +137,21 @@ class AlertRulesTest {
         }
     }
 
-    /** The burst threshold's le label selects the bucket; its value says the same number. */
+    /** A threshold whose le label selects a histogram bucket (burst, huge size) says the same number as its value. */
     @Test
-    void theBurstThresholdsValueIsItsBucketBound() throws IOException {
-        List<RuleFile.Recording> burst = RuleFile.read(RuleFile.SHIPPED).recordings().stream()
-                .filter(recording -> recording.name().equals("memfd_exporter:alert_threshold:burst_calls_per_second"))
+    void bucketThresholdsValuesAreTheirBucketBounds() throws IOException {
+        List<RuleFile.Recording> bucketThresholds = RuleFile.read(RuleFile.SHIPPED).recordings().stream()
+                .filter(recording -> recording.name().startsWith("memfd_exporter:alert_threshold:")
+                        && recording.labels().containsKey("le"))
                 .toList();
-        assertEquals(1, burst.size());
-        Matcher value = Pattern.compile("vector\\(([0-9.]+)\\)").matcher(burst.get(0).expr());
-        assertTrue(value.matches(), burst.get(0).expr());
-        assertEquals(Double.parseDouble(value.group(1)), Double.parseDouble(burst.get(0).labels().get("le")));
+        assertEquals(Set.of("memfd_exporter:alert_threshold:burst_calls_per_second",
+                        "memfd_exporter:alert_threshold:requested_size_bytes"),
+                bucketThresholds.stream().map(RuleFile.Recording::name).collect(Collectors.toSet()));
+        for (RuleFile.Recording threshold : bucketThresholds) {
+            Matcher value = Pattern.compile("vector\\(([0-9.]+)\\)").matcher(threshold.expr());
+            assertTrue(value.matches(), threshold.expr());
+            assertEquals(Double.parseDouble(value.group(1)), Double.parseDouble(threshold.labels().get("le")), threshold.name());
+        }
     }
 
     private static List<Path> testFiles() throws IOException {

@@ -5,6 +5,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import io.memfdexporter.metrics.MetricFamily;
@@ -13,6 +14,9 @@ import io.memfdexporter.metrics.MetricFamily;
 public final class MetricNames {
     private static final Pattern IDENTIFIER = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_:]*");
     private static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
+    /** The exporter's label names: memfd_name_kind starts like a metric name. */
+    private static final Set<String> LABELS = Stream.of(MetricFamily.values()).flatMap(family -> family.labels().stream())
+            .collect(Collectors.toSet());
 
     private MetricNames() {
     }
@@ -35,14 +39,15 @@ public final class MetricNames {
     /**
      * The exporter's and recorded series an expression reads: identifiers
      * outside strings that start with memfd_ or contain a colon (recording rule
-     * names). Label names, functions and keywords never do in these files.
+     * names), but for the exporter's label names. Other label names, functions
+     * and keywords never do in these files.
      */
     public static Set<String> readBy(String expr) {
         Set<String> names = new TreeSet<>();
         Matcher identifier = IDENTIFIER.matcher(STRING.matcher(expr).replaceAll("\"\""));
         while (identifier.find()) {
             String name = identifier.group();
-            if (name.startsWith("memfd_") || name.contains(":")) {
+            if ((name.startsWith("memfd_") || name.contains(":")) && !LABELS.contains(name)) {
                 names.add(name);
             }
         }
