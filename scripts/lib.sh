@@ -6,17 +6,17 @@
 ensure_root() {
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
-      exec sudo --preserve-env=MEMFD_EXPORTER_REQUIRE_BPF,JAVA_HOME "$0" "$@"
+      exec sudo --preserve-env=MEMFD_EXPORTER_REQUIRE_BPF,MEMFD_EXPORTER_JAVA_OPTS,JAVA_HOME "$0" "$@"
     fi
     echo "$(basename "$0"): must run as root (loading BPF programs needs CAP_BPF and CAP_PERFMON), and sudo is not installed" >&2
     exit 1
   fi
 }
 
-# Debian 12 / Ubuntu 22.04+ package names. Installs only what is missing, so a
-# prepared machine never touches the network.
+# Debian 12 / Ubuntu 22.04+ package names, plus any given as arguments.
+# Installs only what is missing, so a prepared machine never touches the network.
 install_missing_packages() {
-  local wanted=(openjdk-17-jdk-headless maven clang gcc libbpf-dev libbpf1 python3 util-linux curl)
+  local wanted=(openjdk-17-jdk-headless maven clang gcc libbpf-dev libbpf1 python3 util-linux curl "$@")
   local missing=()
   for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -31,3 +31,13 @@ install_missing_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
+
+# The JVM flags the exporter runs with: Serial GC in a heap that starts at
+# 16 MiB and grows only as needed up to 64 MiB, a young generation half of it
+# with large survivor spaces (so a scrape's maps die young instead of filling
+# the old generation: no full GCs), C1 only, 256 KiB thread stacks. Measured
+# one by one in BENCHMARKS.md ("Footprint"); scripts/bench.sh uses them too.
+# MEMFD_EXPORTER_JAVA_OPTS is appended and overrides them: with
+# --bpf.max-comms far above the default, give the heap room (-Xmx256m).
+EXPORTER_JVM_FLAGS=(-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:SurvivorRatio=2
+                    -XX:TieredStopAtLevel=1 -Xss256k)
