@@ -59,13 +59,12 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /opt/memfd-exporter/
-# Heap and JIT sized for a small, long-running daemon: measured RSS is about
-# 85 MB idle and 105 MB with the per-comm maps full (10240 comms) and scraped
-# repeatedly. Raise -Xmx with --bpf.max-comms: each scrape holds every series
-# in memory. ExitOnOutOfMemoryError lets the orchestrator restart a process
-# that would otherwise linger half-broken. Kept in the environment (not in the
-# ENTRYPOINT) so that setting JDK_JAVA_OPTIONS replaces them.
-ENV JDK_JAVA_OPTIONS="-XX:+UseSerialGC -Xmx64m -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError"
+# The JVM flags of scripts/lib.sh (EXPORTER_JVM_FLAGS, which says why each;
+# measured in BENCHMARKS.md): a heap of 16 to 64 MiB, serial GC, C1 only.
+# Raise -Xmx with --bpf.max-comms: each scrape holds every series in memory.
+# Kept in the environment (not in the ENTRYPOINT) so that setting
+# JDK_JAVA_OPTIONS replaces them.
+ENV JDK_JAVA_OPTIONS="-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:SurvivorRatio=2 -XX:TieredStopAtLevel=1 -Xss256k -XX:+ExitOnOutOfMemoryError"
 EXPOSE 9822
 # No USER: --cap-add only reaches the effective set of uid 0 (no ambient
 # capabilities for other users), so the process runs as root with every

@@ -4,10 +4,15 @@
  * per comm and errno, and how many calls each process makes per one-second
  * window (a histogram). Nothing is ever lost silently: what a full hash map
  * cannot hold is counted in the per-CPU totals (see memfd.h).
+ *
+ * One program on sys_exit_memfd_create does all of it: it sees the return
+ * value and reads the flags argument from the caller's saved registers, so
+ * no call pays for a second tracepoint (sys_enter; see BENCHMARKS.md).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
 
@@ -21,8 +26,9 @@ struct {
 	__type(value, __u64);
 } calls_by_comm SEC(".maps");
 
+/* Indexed by flags_index(): an array never fills and costs no hashing. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FLAGS_MAP_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -69,9 +75,45 @@ struct {
 /* Compare-and-swap attempts before a call is given up as unrecorded (contention). */
 #define CAS_ATTEMPTS 8
 
+/* This CPU's clock reading in the current jiffy, see cached_now_ms(). */
+struct clock_cache {
+	__u64 jiffies;
+	__u64 ms;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct clock_cache);
+} clock_cache SEC(".maps");
+
 static __always_inline __u64 now_ms(void)
 {
 	return bpf_ktime_get_ns() / 1000000;
+}
+
+/*
+ * now_ms() read at most once per jiffy per CPU: bpf_ktime_get_ns() costs
+ * 50-80 ns a call on a VM, bpf_jiffies64() next to nothing. The result is the time of
+ * this CPU's first call in the current jiffy, less than one jiffy (10 ms at
+ * HZ=100) behind the clock, which is how exact the one-second windows are.
+ * Only for tracepoint programs: they run with preemption off, so no other
+ * program updates this CPU's cache meanwhile.
+ */
+static __always_inline __u64 cached_now_ms(void)
+{
+	__u32 zero = 0;
+	struct clock_cache *cache = bpf_map_lookup_elem(&clock_cache, &zero);
+	__u64 jiffies = bpf_jiffies64();
+
+	if (!cache) /* cannot happen: a per-CPU array always has index 0 */
+		return now_ms();
+	if (cache->jiffies != jiffies) {
+		cache->ms = now_ms();
+		cache->jiffies = jiffies;
+	}
+	return cache->ms;
 }
 
 static __always_inline __u64 window_start(__u64 window)
@@ -104,7 +146,7 @@ static __always_inline struct totals *this_cpu_totals(void)
 static __always_inline bool count_in_window(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 now = now_ms(), fresh = (now << WINDOW_COUNT_BITS) | 1;
+	__u64 now = cached_now_ms(), fresh = (now << WINDOW_COUNT_BITS) | 1;
 	__u64 *window, old, next;
 
 	window = bpf_map_lookup_elem(&rate_windows, &tgid);
@@ -131,20 +173,28 @@ static __always_inline bool count_in_window(void)
 	return false;
 }
 
-static __always_inline __u32 flags_key(__u64 flags)
+/* The calls_by_flags index of a flags argument, see memfd.h. */
+static __always_inline __u32 flags_index(__u64 flags)
 {
 	if (flags & ~(__u64)MFD_KNOWN_FLAGS)
-		return FLAGS_KEY_INVALID;
-	return (__u32)flags;
+		return FLAGS_INDEX_INVALID;
+	return (flags & MFD_BIT_FLAGS) | ((flags >> MFD_HUGE_SHIFT) << MFD_BIT_FLAGS_COUNT);
 }
 
-SEC("tracepoint/syscalls/sys_enter_memfd_create")
-int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
+SEC("tracepoint/syscalls/sys_exit_memfd_create")
+int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 {
+	/*
+	 * The caller's registers as it made the call. Syscall tracepoints see
+	 * native calls only (not 32-bit compat ones), whose second argument is
+	 * PT_REGS_PARM2_SYSCALL.
+	 */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	struct totals *total = this_cpu_totals();
 	struct comm_key comm = {};
-	__u64 cgroup;
+	long ret = ctx->ret;
 	__u32 flags;
+	__u64 cgroup, *flags_count;
 
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
 		return 0;
@@ -155,8 +205,11 @@ int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 	if (!increment(&calls_by_comm, &comm))
 		__sync_fetch_and_add(&total->unrecorded_comm, 1);
 
-	flags = flags_key(ctx->args[1]);
-	if (!increment(&calls_by_flags, &flags))
+	flags = flags_index(PT_REGS_PARM2_SYSCALL(regs));
+	flags_count = bpf_map_lookup_elem(&calls_by_flags, &flags);
+	if (flags_count)
+		__sync_fetch_and_add(flags_count, 1);
+	else /* cannot happen: every index is below FLAGS_MAP_ENTRIES */
 		__sync_fetch_and_add(&total->unrecorded_flags, 1);
 
 	cgroup = bpf_get_current_cgroup_id();
@@ -165,27 +218,16 @@ int sys_enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 
 	if (!count_in_window())
 		__sync_fetch_and_add(&total->unrecorded_windows, 1);
-	return 0;
-}
 
-SEC("tracepoint/syscalls/sys_exit_memfd_create")
-int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
-{
-	struct failure_key failure = {};
-	struct totals *total;
-	long ret = ctx->ret;
+	if (ret < 0) {
+		struct failure_key failure = {};
 
-	if (ret >= 0)
-		return 0;
-	total = this_cpu_totals();
-	if (!total)
-		return 0;
-	__sync_fetch_and_add(&total->failures, 1);
-
-	bpf_get_current_comm(failure.comm, sizeof(failure.comm));
-	failure.err = (__s32)-ret;
-	if (!increment(&failures_by_comm, &failure))
-		__sync_fetch_and_add(&total->unrecorded_failures, 1);
+		__sync_fetch_and_add(&total->failures, 1);
+		__builtin_memcpy(failure.comm, comm.comm, sizeof(failure.comm));
+		failure.err = (__s32)-ret;
+		if (!increment(&failures_by_comm, &failure))
+			__sync_fetch_and_add(&total->unrecorded_failures, 1);
+	}
 	return 0;
 }
 

@@ -16,17 +16,19 @@
 #define MFD_HUGETLB        0x0004U
 #define MFD_NOEXEC_SEAL    0x0008U
 #define MFD_EXEC           0x0010U
+#define MFD_BIT_FLAGS      0x001FU /* the five above */
+#define MFD_BIT_FLAGS_COUNT 5
 #define MFD_HUGE_SHIFT     26
 #define MFD_HUGE_MASK      0x3FU
-#define MFD_KNOWN_FLAGS    (MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | \
-                            MFD_NOEXEC_SEAL | MFD_EXEC | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))
+#define MFD_KNOWN_FLAGS    (MFD_BIT_FLAGS | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))
 /*
- * Key of calls_by_flags for any flags value with an undefined bit. It has
- * undefined bits itself, so it can never collide with a well-formed value,
- * and the map's key space is bounded: 2^11 well-formed values + this one.
+ * calls_by_flags is an array indexed by the flags argument packed into 11
+ * bits: the five flag bits, then the 6-bit huge page size field. Any value
+ * with an undefined bit counts at FLAGS_INDEX_INVALID, so a caller looping
+ * over random flags touches at most 2^11 + 1 entries.
  */
-#define FLAGS_KEY_INVALID  0xFFFFFFFFU
-#define FLAGS_MAP_ENTRIES  4096
+#define FLAGS_INDEX_INVALID 2048U
+#define FLAGS_MAP_ENTRIES  (FLAGS_INDEX_INVALID + 1)
 
 /* calls_by_comm key: the calling thread's comm, NUL-padded. */
 struct comm_key {
@@ -42,7 +44,7 @@ struct failure_key {
 /*
  * The single entry of the per-CPU totals map. Updating it cannot fail, so
  *   sum(calls_by_comm) + unrecorded_comm         == calls
- *   sum(calls_by_flags) + unrecorded_flags       == calls
+ *   sum(calls_by_flags) + unrecorded_flags       == calls (unrecorded_flags stays 0: an array never fills)
  *   sum(failures_by_comm) + unrecorded_failures  == failures
  *   sum(calls_by_cgroup) + unrecorded_cgroup     == calls
  * hold exactly whatever happens to the hash maps.

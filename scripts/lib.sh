@@ -6,7 +6,7 @@
 ensure_root() {
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
-      exec sudo --preserve-env=MEMFD_EXPORTER_REQUIRE_BPF,JAVA_HOME "$0" "$@"
+      exec sudo --preserve-env=MEMFD_EXPORTER_REQUIRE_BPF,MEMFD_EXPORTER_JAVA_OPTS,JAVA_HOME "$0" "$@"
     fi
     echo "$(basename "$0"): must run as root (loading BPF programs needs CAP_BPF and CAP_PERFMON), and sudo is not installed" >&2
     exit 1
@@ -53,3 +53,17 @@ install_if_missing() {
     done
   fi
 }
+
+# The JVM flags the exporter runs with, here and (the same set, which
+# DeployManifestsTest checks) in the Dockerfile and deploy/systemd: Serial GC in
+# a heap that starts at 16 MiB and grows only as needed up to 64 MiB, a young
+# generation half of it with large survivor spaces (so a scrape's maps die young
+# instead of filling the old generation: no full GCs), C1 only, 256 KiB thread
+# stacks; no /tmp/hsperfdata_root/PID file (the JVM cannot delete it once the
+# exporter dropped root); and an exit on OutOfMemoryError, so a supervisor
+# restarts the exporter instead of it lingering half-broken. Measured one by
+# one in BENCHMARKS.md ("Footprint"); scripts/bench.sh uses them too.
+# MEMFD_EXPORTER_JAVA_OPTS is appended and overrides them: with
+# --bpf.max-comms far above the default, give the heap room (-Xmx256m).
+EXPORTER_JVM_FLAGS=(-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:SurvivorRatio=2
+                    -XX:TieredStopAtLevel=1 -Xss256k -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError)

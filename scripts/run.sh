@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (when needed) and runs memfd_exporter in the foreground; flags are
-# passed through, e.g. scripts/run.sh --web.listen-address=127.0.0.1:9822
+# passed through, e.g. scripts/run.sh --web.listen-address=127.0.0.1:9822;
+# JVM flags: EXPORTER_JVM_FLAGS in scripts/lib.sh, then $MEMFD_EXPORTER_JAVA_OPTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -11,5 +12,5 @@ jar=target/memfd-exporter.jar
 if [ ! -f "$jar" ] || [ -n "$(find pom.xml bpf src/main -newer "$jar" -print -quit)" ]; then
   mvn -B -q package -DskipTests
 fi
-# -XX:-UsePerfData: no /tmp/hsperfdata_root/PID file, which the JVM cannot delete once the exporter dropped root.
-exec java -XX:-UsePerfData -jar "$jar" "$@"
+# shellcheck disable=SC2086 # MEMFD_EXPORTER_JAVA_OPTS is a list of flags
+exec java "${EXPORTER_JVM_FLAGS[@]}" ${MEMFD_EXPORTER_JAVA_OPTS:-} -jar "$jar" "$@"

@@ -3,13 +3,12 @@ package io.memfdexporter.metrics;
 import java.util.StringJoiner;
 
 /**
- * Label values for bpf/memfd.h's flags keys: e.g. {@code MFD_CLOEXEC|MFD_ALLOW_SEALING},
- * {@code MFD_HUGETLB|MFD_HUGE_2MB}, {@code none}, {@code invalid}. The key space
- * is bounded (2^11 well-formed values plus "invalid"), and so is this label.
+ * Label values for memfd_create(2) flags arguments: e.g. {@code MFD_CLOEXEC|MFD_ALLOW_SEALING},
+ * {@code MFD_HUGETLB|MFD_HUGE_2MB}, {@code none}, and {@code invalid} for any value with a bit
+ * the kernel does not define. The kernel counts 2^11 well-formed values plus "invalid"
+ * (bpf/memfd.h), so this label is bounded.
  */
 public final class FlagNames {
-    /** bpf/memfd.h FLAGS_KEY_INVALID: flags with a bit the kernel does not define. */
-    public static final int INVALID_KEY = 0xFFFFFFFF;
     public static final String NONE = "none";
     public static final String INVALID = "invalid";
 
@@ -25,7 +24,7 @@ public final class FlagNames {
     }
 
     public static String label(int flagsKey) {
-        if (flagsKey == INVALID_KEY || (flagsKey & ~KNOWN_FLAGS) != 0) {
+        if ((flagsKey & ~KNOWN_FLAGS) != 0) {
             return INVALID;
         }
         if (flagsKey == 0) {

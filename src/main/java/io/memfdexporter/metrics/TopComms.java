@@ -1,9 +1,10 @@
 package io.memfdexporter.metrics;
 
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Bounds the comm series a family exports: comm names are chosen by whoever
@@ -17,15 +18,30 @@ final class TopComms {
     private TopComms() {
     }
 
+    /* Largest count first; ties by label, so the choice is stable. */
+    private static final Comparator<Map.Entry<String, Long>> RANK = (a, b) -> {
+        int byCount = Long.compare(b.getValue(), a.getValue());
+        return byCount != 0 ? byCount : a.getKey().compareTo(b.getKey());
+    };
+
     /** The labels of the {@code limit} largest counts (ties broken by label, so the choice is stable). */
     static Set<String> top(Map<String, Long> countsByComm, int limit) {
         if (countsByComm.size() <= limit) {
             return countsByComm.keySet();
         }
-        return countsByComm.entrySet().stream()
-                .sorted(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()))
-                .limit(limit)
-                .map(Map.Entry::getKey)
-                .collect(Collectors.toSet());
+        // A heap of the best limit so far, worst on top: n log(limit), not a sort of all n.
+        PriorityQueue<Map.Entry<String, Long>> best = new PriorityQueue<>(limit + 1, RANK.reversed());
+        for (Map.Entry<String, Long> entry : countsByComm.entrySet()) {
+            if (best.size() == limit && RANK.compare(entry, best.peek()) > 0) {
+                continue; // ranks below the worst kept: most entries, once the heap is full
+            }
+            best.add(entry);
+            if (best.size() > limit) {
+                best.poll();
+            }
+        }
+        Set<String> top = new HashSet<>();
+        best.forEach(entry -> top.add(entry.getKey()));
+        return top;
     }
 }

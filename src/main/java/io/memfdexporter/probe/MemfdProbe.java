@@ -14,13 +14,14 @@ import io.memfdexporter.bpf.Native;
 
 /**
  * bpf/memfd.bpf.c, loaded from the jar and attached to the memfd_create
- * tracepoints. Closing it detaches the programs and frees the maps.
+ * exit tracepoint and the process exit tracepoint. Closing it detaches the
+ * programs and frees the maps.
  */
 public final class MemfdProbe implements Probe {
     public static final int DEFAULT_MAX_COMMS = 10240;
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
-    static final String[] PROGRAMS = {"sys_enter_memfd_create", "sys_exit_memfd_create", "sched_process_exit"};
+    static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit"};
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
@@ -62,7 +63,7 @@ public final class MemfdProbe implements Probe {
             object.setMaxEntries("calls_by_comm", maxComms);
             object.setMaxEntries("failures_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
-            LOG.info(() -> "attached to syscalls:sys_{enter,exit}_memfd_create and sched:sched_process_exit (libbpf " + Native.get().libbpfVersion()
+            LOG.info(() -> "attached to syscalls:sys_exit_memfd_create and sched:sched_process_exit (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
             return new MemfdProbe(object, links);
         } catch (RuntimeException e) {
@@ -87,7 +88,13 @@ public final class MemfdProbe implements Probe {
         Map<CommKey, Long> calls = new HashMap<>();
         int commEntries = callsByComm.forEach((key, value) -> calls.put(CommKey.read(key), value.getLong()));
         Map<Integer, Long> flags = new HashMap<>();
-        int flagEntries = callsByFlags.forEach((key, value) -> flags.put(key.getInt(), value.getLong()));
+        callsByFlags.forEach((index, value) -> {
+            long count = value.getLong();
+            if (count != 0) { // an array: every index is there, counted or not
+                flags.put(FlagsIndex.flags(index.getInt()), count);
+            }
+        });
+        int flagEntries = flags.size();
         Map<FailureKey, Long> failures = new HashMap<>();
         int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
         Map<Long, Long> cgroups = new HashMap<>();

@@ -47,6 +47,7 @@ class DeployManifestsTest {
     private static final Path KUBERNETES = ROOT.resolve("deploy/kubernetes");
     private static final Path SYSTEMD_UNIT = ROOT.resolve("deploy/systemd/memfd-exporter.service");
     private static final Path DOCKERFILE = ROOT.resolve("Dockerfile");
+    private static final Path LAUNCHER_LIB = ROOT.resolve("scripts/lib.sh");
     private static final String TRACEFS = "/sys/kernel/tracing";
 
     /** Every YAML document under deploy/kubernetes, by kind. */
@@ -238,6 +239,26 @@ class DeployManifestsTest {
                 .orElseThrow(() -> new AssertionError("no ExecStartPre mounts tracefs"));
         assertTrue(mount.startsWith("+"), "the tracefs ExecStartPre needs the '+' prefix: " + mount);
         assertTrue(mount.contains(TRACEFS), mount);
+    }
+
+    @Test
+    void everyLauncherUsesTheBenchmarkedJvmFlags() {
+        Matcher array = Pattern.compile("EXPORTER_JVM_FLAGS=\\(([^)]*)\\)").matcher(String.join("\n", readLines(LAUNCHER_LIB)));
+        assertTrue(array.find(), "no EXPORTER_JVM_FLAGS=(...) in " + LAUNCHER_LIB);
+        Set<String> measured = tokens(array.group(1));
+        assertTrue(measured.contains("-Xmx64m"), "EXPORTER_JVM_FLAGS: " + measured);
+
+        assertEquals(measured, jvmFlags(execStart()), "systemd ExecStart vs scripts/lib.sh");
+        Set<String> docker = new TreeSet<>(jvmFlags(entrypoint()));
+        String options = dockerfileInstructions("ENV").stream().filter(e -> e.startsWith("JDK_JAVA_OPTIONS="))
+                .findFirst().orElseThrow(() -> new AssertionError("the Dockerfile sets no JDK_JAVA_OPTIONS"));
+        docker.addAll(tokens(options.substring(options.indexOf('=') + 1).replace("\"", "")));
+        assertEquals(new TreeSet<>(measured), docker, "Dockerfile ENTRYPOINT and JDK_JAVA_OPTIONS vs scripts/lib.sh");
+    }
+
+    /** The -X flags of a java command line (not the -D properties, which are per-launcher paths). */
+    private static Set<String> jvmFlags(List<String> commandLine) {
+        return new TreeSet<>(commandLine.subList(1, commandLine.indexOf("-jar")).stream().filter(a -> a.startsWith("-X")).toList());
     }
 
     // ---- Dockerfile shape ------------------------------------------------------------------

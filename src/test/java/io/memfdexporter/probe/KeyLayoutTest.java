@@ -38,6 +38,15 @@ class KeyLayoutTest {
     }
 
     @Test
+    void flagsIndexUnpacksTheFlagBitsAndTheHugePageSize() {
+        assertEquals(0, FlagsIndex.flags(0));
+        assertEquals(0x1F, FlagsIndex.flags(0x1F));
+        assertEquals(0x54000004, FlagsIndex.flags(4 | (21 << 5)), "MFD_HUGETLB|MFD_HUGE_2MB");
+        assertEquals(0xFC00001F, FlagsIndex.flags(FlagsIndex.INVALID - 1), "the last well-formed index");
+        assertEquals(FlagsIndex.INVALID_FLAGS, FlagsIndex.flags(FlagsIndex.INVALID));
+    }
+
+    @Test
     void totalsAreSummedAcrossCpusWithTheirStride() {
         int stride = 56; // sizeof(struct totals), already a multiple of 8
         ByteBuffer perCpu = ByteBuffer.allocate(3 * stride).order(ByteOrder.nativeOrder());

@@ -1,0 +1,656 @@
+#!/usr/bin/env python3
+"""
+The measurements behind BENCHMARKS.md. Run it through scripts/bench.sh, which
+builds what it needs and runs this inside a private mount namespace (where it
+may mount tracefs without the host seeing it).
+
+Phases (all by default):
+  probe       memfd_create+close and getpid cost, and N-process memfd throughput
+              (N = CPUs), with nothing / an empty program on sys_enter / empty
+              programs on sys_enter and sys_exit / bpftrace / the exporter
+              (/ --baseline-jar) attached: interleaved rounds, the order rotated
+              every round, medians of per-round differences and ratios; then
+              per-program run time with BPF stats on
+  throughput  the exporter counts every call exactly at the highest rate the
+              machine makes them (1..N processes)
+  scrape      /metrics latency under wrk with 10k+ comms in the map
+  footprint   RSS and time to first scrape, per JVM flag set
+  jmh         batch vs per-key map reads (ScrapeBenchmark)
+
+Performance is never asserted (the host may be shared and noisy); exactness
+is: every count the exporter reports for the load generator's comm must equal
+the calls it made, and wrk must see no error. Exit status 1 otherwise.
+"""
+import argparse
+import atexit
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+MODES = {
+    # quick: a smoke test for CI, well under 5 minutes with the build.
+    "quick": dict(rounds=2, memfd_calls=100_000, getpid_calls=500_000, chunks=50, stats_calls=20_000,
+                  throughput_calls=50_000, scaling=[2], wrk_seconds=3, wrk_keys=[10_000], wrk_connections=[2],
+                  footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
+                  jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
+                  foreign_wait=0),
+    # full: the numbers of BENCHMARKS.md.
+    "full": dict(rounds=12, memfd_calls=300_000, getpid_calls=2_000_000, chunks=100, stats_calls=100_000,
+                 throughput_calls=200_000, scaling=[1, 2, 4], wrk_seconds=10, wrk_keys=[100, 10_000, 100_000],
+                 wrk_connections=[1, 2],
+                 footprint_rounds=3, footprint_variants="all", footprint_load_seconds=5,
+                 jmh=dict(keys="100,1000,10000,100000", benchmarks="read|scrape", warmups=2, iterations=3, rounds=3),
+                 foreign_wait=10),
+}
+PHASES = ["probe", "throughput", "scrape", "footprint", "jmh"]
+BPFTRACE_PROGRAM = "tracepoint:syscalls:sys_enter_memfd_create { @[comm, args->flags] = count(); }"
+LAT_COMM = "mfdlat"      # the load generator's comm in the latency loops
+TPUT_COMM = "mfdtput"    # ... in the throughput runs
+FILL_PREFIX = "bc"       # ... renaming itself to fill the per-comm map
+
+children = []  # every process we start, reaped at exit
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def start(command, **kwargs):
+    process = subprocess.Popen(command, **kwargs)
+    children.append(process)
+    return process
+
+
+def reap_all():
+    for process in children:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def run(command, timeout=600):
+    """Runs a command to completion; returns its last stdout line's key=value pairs."""
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.strip()}")
+    line = result.stdout.strip().splitlines()[-1]
+    return {k: (float(v) if re.fullmatch(r"[-0-9.]+", v) else v) for k, v in (p.split("=", 1) for p in line.split())}
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+# --- what the kernel has attached --------------------------------------------------------------
+
+def bpftool_json(*args):
+    out = subprocess.run(["bpftool", "-j", *args], capture_output=True, text=True).stdout
+    return json.loads(out) if out.strip() else []
+
+
+def foreign_syscall_probes(ours):
+    """Syscall tracepoint programs attached by processes other than ours: they slow every syscall we time."""
+    found = [f"pid {e['pid']} {e.get('tracepoint', '?')}" for e in bpftool_json("perf", "list")
+             if e.get("pid") not in ours and e.get("tracepoint", "").startswith(("sys_enter", "sys_exit"))]
+    found += [f"raw_tracepoint {e['tp_name']}" for e in bpftool_json("link", "list")
+              if e.get("type") == "raw_tracepoint" and e.get("tp_name") in ("sys_enter", "sys_exit")]
+    return sorted(found)
+
+
+def attached_tracepoints(pid):
+    return sorted(e["tracepoint"] for e in bpftool_json("perf", "list") if e.get("pid") == pid)
+
+
+def program_stats(pid):
+    """{program id: (name, run_cnt, run_time_ns)} of the BPF programs a process holds, from /proc fdinfo."""
+    stats = {}
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(f"{fd_dir}/{fd}") != "anon_inode:bpf-prog":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        except OSError:
+            continue
+        prog_id = int(info["prog_id"])
+        stats[prog_id] = (int(info.get("run_cnt", 0)), int(info.get("run_time_ns", 0)))
+    names = {p["id"]: p.get("name", "?") for p in bpftool_json("prog", "show") if p["id"] in stats}
+    return {i: (names.get(i, "?"), *v) for i, v in stats.items()}
+
+
+class BpfStats:
+    """BPF run-time stats on while in the block (bpf_enable_stats: released with the helper's fd)."""
+
+    def __init__(self, bin_dir):
+        self.bin_dir = bin_dir
+
+    def __enter__(self):
+        self.process = start([f"{self.bin_dir}/attach", "--stats"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("could not enable BPF stats")
+        return self
+
+    def __exit__(self, *exc):
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+# --- what a measurement runs under ------------------------------------------------------------
+
+class Nothing:
+    name = "none"
+    pid = None
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class Helper:
+    """Programs of bench/empty.bpf.o, attached by bench/attach."""
+
+    def __init__(self, name, bin_dir, programs):
+        self.name, self.bin_dir, self.programs = name, bin_dir, programs
+
+    def start(self):
+        self.process = start([f"{self.bin_dir}/attach", f"{self.bin_dir}/empty.bpf.o", *self.programs],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{self.name}: bench/attach failed")
+        self.pid = self.process.pid
+
+    def stop(self):
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+class Bpftrace:
+    name = "bpftrace"
+
+    def start(self):
+        self.process = start(["bpftrace", "-e", BPFTRACE_PROGRAM], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.pid = self.process.pid
+        deadline = time.time() + 60
+        while attached_tracepoints(self.pid) != ["sys_enter_memfd_create"]:  # "Attaching 1 probe" comes first
+            if time.time() > deadline or self.process.poll() is not None:
+                raise RuntimeError("bpftrace did not attach")
+            time.sleep(0.05)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+
+class Exporter:
+    """The exporter jar, as the launcher runs it, on an ephemeral loopback port."""
+
+    def __init__(self, name, jar, jvm_flags, args=()):
+        self.name, self.jar, self.jvm_flags, self.args = name, jar, list(jvm_flags), list(args)
+
+    def start(self):
+        self.started = time.monotonic()
+        self.process = start(["java", *self.jvm_flags, "-jar", self.jar, "--web.listen-address=127.0.0.1:0",
+                              *self.args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        self.pid = self.process.pid
+        self.log = []
+        for line in self.process.stderr:
+            self.log.append(line)
+            found = re.search(r"listening on \S+:(\d+),", line)
+            if found:
+                self.port = int(found.group(1))
+                break
+        else:
+            raise RuntimeError(f"{self.name} did not start: {''.join(self.log)}")
+        threading.Thread(target=lambda: self.log.extend(self.process.stderr), daemon=True).start()
+
+    def first_scrape_seconds(self):
+        """Scrapes until one succeeds; seconds from process start to that success."""
+        while self.process.poll() is None:
+            try:
+                self.scrape()
+                return time.monotonic() - self.started
+            except OSError:
+                time.sleep(0.005)
+        raise RuntimeError(f"{self.name} exited: {''.join(self.log)}")
+
+    def scrape(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=30) as response:
+            return parse_exposition(response.read().decode())
+
+    def rss_kib(self, field="VmRSS"):
+        with open(f"/proc/{self.pid}/status") as f:
+            return int(re.search(field + r":\s+(\d+) kB", f.read()).group(1))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def parse_exposition(text):
+    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
+    samples = {}
+    for line in text.splitlines():
+        found = re.match(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$", line)
+        if found and not line.startswith("#"):
+            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', found.group(2) or ""))
+            samples[(found.group(1), labels)] = float(found.group(3))
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def family_sum(samples, name):
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.mode = MODES[args.mode]
+        self.loadgen = f"{args.bin}/loadgen"
+        self.cpus = os.cpu_count()
+        self.results = {"mode": args.mode, "machine": machine(), "jvm_flags": args.jvm_flags}
+        self.failures = []
+
+    def check(self, ok, message):
+        if not ok:
+            self.failures.append(message)
+            log("FAILED: " + message)
+
+    def exporter(self, name="exporter", jar=None, flags=None, args=()):
+        return Exporter(name, jar or self.args.jar, self.args.jvm_flags if flags is None else flags, args)
+
+    def wait_for_quiet(self):
+        """Waits (up to foreign_wait s) until no other process has a syscall tracepoint attached."""
+        deadline = time.time() + self.mode["foreign_wait"]
+        foreign = foreign_syscall_probes(set())
+        while foreign and time.time() < deadline:
+            time.sleep(1)
+            foreign = foreign_syscall_probes(set())
+        return foreign
+
+    # 1, 2 and the N-process throughput of 5.
+    def probe(self):
+        m = self.mode
+        configs = [Nothing(), Helper("empty", self.args.bin, ["empty_enter"]),
+                   Helper("empty-enter+exit", self.args.bin, ["empty_enter", "empty_exit"]), Bpftrace(),
+                   self.exporter()]
+        if self.args.baseline_jar:
+            configs.append(self.exporter("baseline", jar=self.args.baseline_jar))
+        samples = []
+        for r in range(m["rounds"]):
+            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            log(f"probe round {r + 1}/{m['rounds']}: {', '.join(c.name for c in order)}")
+            for config in order:
+                samples.append(self.probe_sample(r, config))
+        self.results["probe_samples"] = samples
+        self.results["probe"] = summarize_probe(samples, [c.name for c in configs])
+
+    def probe_sample(self, round_, config):
+        m = self.mode
+        foreign = self.wait_for_quiet()
+        config.start()
+        try:
+            ours = {config.pid} if config.pid else set()
+            sample = {"round": round_, "config": config.name, "tracepoints": attached_tracepoints(config.pid)
+                      if config.pid else [], "foreign": foreign}
+            memfd = run([self.loadgen, "latency", "memfd", str(m["memfd_calls"]), str(m["chunks"]), LAT_COMM])
+            getpid = run([self.loadgen, "latency", "getpid", str(m["getpid_calls"]), str(m["chunks"]), LAT_COMM])
+            tput = run([self.loadgen, "throughput", str(self.cpus), str(m["throughput_calls"]), TPUT_COMM])
+            sample["foreign"] = sorted(set(foreign) | set(foreign_syscall_probes(ours)))
+            sample.update(memfd_ns=memfd["ns_median"], getpid_ns=getpid["ns_median"],
+                          memfd_calls_per_second=tput["calls_per_second"])
+            made = memfd["made"]
+            if config.pid:
+                with BpfStats(self.args.bin):
+                    before = program_stats(config.pid)
+                    stats_run = run([self.loadgen, "latency", "memfd", str(m["stats_calls"]), "10", LAT_COMM])
+                    after = program_stats(config.pid)
+                made += stats_run["made"]
+                sample["programs"] = {after[i][0]: {"runs": after[i][1] - before[i][1],
+                                                    "run_time_ns": after[i][2] - before[i][2]}
+                                      for i in after if i in before}
+                sample["stats_calls"] = stats_run["made"]
+            if isinstance(config, Exporter):
+                scraped = config.scrape()
+                counted = value(scraped, "memfd_create_calls_total", comm=LAT_COMM)
+                self.check(counted == made, f"{config.name}: counted {counted} calls of {LAT_COMM}, made {made}")
+                counted = value(scraped, "memfd_create_calls_total", comm=TPUT_COMM)
+                self.check(counted == tput["calls"], f"{config.name}: counted {counted} calls of {TPUT_COMM}, "
+                                                     f"made {tput['calls']}")
+            return sample
+        finally:
+            config.stop()
+            if config.pid:
+                self.check(not attached_tracepoints(config.pid), f"{config.name} left programs attached")
+
+    # 5.
+    def throughput(self):
+        exporter = self.exporter()
+        exporter.start()
+        rows = []
+        try:
+            for processes in self.mode["scaling"]:
+                comm = f"{TPUT_COMM}{processes}"
+                before = exporter.scrape()
+                made = run([self.loadgen, "throughput", str(processes), str(self.mode["throughput_calls"]), comm])
+                after = exporter.scrape()
+                delta = {name: family_sum(after, name) - family_sum(before, name) for name in (
+                    "memfd_create_observed_calls_total", "memfd_create_calls_total", "memfd_create_unrecorded_total")}
+                counted = value(after, "memfd_create_calls_total", comm=comm)
+                self.check(counted == made["calls"], f"throughput {processes}: counted {counted}, made {made['calls']}")
+                rows.append(dict(processes=processes, calls=made["calls"], seconds=made["seconds"],
+                                 calls_per_second=made["calls_per_second"], counted_for_comm=counted,
+                                 observed_delta=delta["memfd_create_observed_calls_total"],
+                                 all_comms_delta=delta["memfd_create_calls_total"],
+                                 unrecorded_delta=delta["memfd_create_unrecorded_total"]))
+                log(f"throughput {processes} processes: {rows[-1]}")
+        finally:
+            exporter.stop()
+        self.results["throughput"] = rows
+
+    # 3, end to end.
+    def scrape(self):
+        rows = []
+        for keys in self.mode["wrk_keys"]:
+            exporter = self.exporter(args=[f"--bpf.max-comms={max(10240, keys + 1024)}"])
+            exporter.start()
+            try:
+                run([self.loadgen, "comms", str(keys), FILL_PREFIX], timeout=1200)
+                entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
+                self.check(entries >= keys, f"scrape: calls_by_comm has {entries} entries, filled {keys}")
+                wrk(exporter, 2, connections=1)  # warm-up: the JIT compiles the scrape path
+                collector_ms = median([1000 * value(exporter.scrape(), "memfd_exporter_collector_duration_seconds",
+                                                    collector="memfd") for _ in range(5)])
+                for connections in self.mode["wrk_connections"]:
+                    result = wrk(exporter, self.mode["wrk_seconds"], connections)
+                    result.update(keys=keys, map_entries=entries, collector_ms=collector_ms)
+                    self.check(result["errors"] == 0, f"scrape {keys} keys: {result['errors']} wrk errors")
+                    self.check(result["requests"] > 0, f"scrape {keys} keys: no request completed")
+                    rows.append(result)
+                    log(f"wrk, {keys} keys: {result}")
+            finally:
+                exporter.stop()
+        self.results["scrape"] = rows
+
+    # 4.
+    def footprint(self):
+        flags = self.args.jvm_flags
+        variants = [("JVM defaults", [])] + [(f"+ {flag}", flags[:i + 1]) for i, flag in enumerate(flags)]
+        if self.mode["footprint_variants"] == "ends":
+            variants = [variants[0], variants[-1]]
+        else:
+            variants.append(("+ AppCDS archive", flags + [f"-XX:SharedArchiveFile={self.app_cds_archive(flags)}"]))
+        samples = []
+        for r in range(self.mode["footprint_rounds"]):
+            order = variants[r % len(variants):] + variants[:r % len(variants)]
+            for name, jvm_flags in order:
+                samples.append(dict(round=r, variant=name, **self.footprint_sample(jvm_flags)))
+                log(f"footprint {name}: {samples[-1]}")
+        self.results["footprint_samples"] = samples
+        self.results["footprint"] = [
+            dict(variant=name, flags=" ".join(jvm_flags), **{key: median([s[key] for s in samples if s["variant"] == name])
+                                                              for key in ("first_scrape_s", "rss_idle_mib",
+                                                                          "rss_load_mib", "hwm_mib", "p50_ms",
+                                                                          "p99_ms")})
+            for name, jvm_flags in variants]
+
+    def app_cds_archive(self, flags):
+        """A dynamic AppCDS archive of the classes one start and scrape load (written at exit)."""
+        archive = f"{self.args.out}/app.jsa"
+        exporter = self.exporter(flags=flags + [f"-XX:ArchiveClassesAtExit={archive}"])
+        exporter.start()
+        exporter.first_scrape_seconds()
+        exporter.stop()
+        self.check(os.path.exists(archive), "the AppCDS archive was not written")
+        return archive
+
+    def footprint_sample(self, jvm_flags):
+        exporter = self.exporter(flags=jvm_flags)
+        exporter.start()
+        try:
+            first = exporter.first_scrape_seconds()
+            run([self.loadgen, "comms", "10000", FILL_PREFIX])  # the default map capacity, nearly full
+            time.sleep(3)
+            idle = exporter.rss_kib()
+            peak = [idle]
+            sampling = threading.Event()
+
+            def sample_rss():
+                while not sampling.wait(0.1):
+                    peak.append(exporter.rss_kib())
+            sampler = threading.Thread(target=sample_rss)
+            sampler.start()
+            try:
+                result = wrk(exporter, self.mode["footprint_load_seconds"], connections=2)
+            finally:
+                sampling.set()
+                sampler.join()
+            self.check(result["errors"] == 0, f"footprint {jvm_flags}: {result['errors']} wrk errors")
+            return dict(first_scrape_s=first, rss_idle_mib=idle / 1024, rss_load_mib=max(peak) / 1024,
+                        hwm_mib=exporter.rss_kib("VmHWM") / 1024, p50_ms=result["p50_ms"], p99_ms=result["p99_ms"])
+        finally:
+            exporter.stop()
+
+    # 3, the map read itself.
+    def jmh(self):
+        j = self.mode["jmh"]
+        rounds = []
+        for r in range(j["rounds"]):
+            out = f"{self.args.out}/jmh-{r}.json"
+            log(f"jmh round {r + 1}/{j['rounds']} (keys {j['keys']})")
+            subprocess.run(["java", "-cp", self.args.jmh_classpath, "org.openjdk.jmh.Main",
+                            f"ScrapeBenchmark.({j['benchmarks']})$", "-p", f"keys={j['keys']}", "-f", "1",
+                            "-wi", str(j["warmups"]), "-i", str(j["iterations"]), "-w", "1s", "-r", "1s",
+                            "-rf", "json", "-rff", out], check=True, stdout=subprocess.DEVNULL)
+            with open(out) as f:
+                rounds.append({(b["benchmark"].rsplit(".", 1)[1], int(b["params"]["keys"]), b["params"]["method"]):
+                               b["primaryMetric"]["score"] for b in json.load(f)})
+        rows = []
+        for (bench, keys, method) in sorted(rounds[0]):
+            if method != "batch":
+                continue
+            batch = [r[(bench, keys, "batch")] for r in rounds]
+            per_key = [r[(bench, keys, "perKey")] for r in rounds]
+            rows.append(dict(benchmark=bench, keys=keys, batch_ms=median(batch), per_key_ms=median(per_key),
+                             speedup=median([p / b for p, b in zip(per_key, batch)])))
+        self.results["jmh"] = rows
+
+
+def wrk(exporter, seconds, connections):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+                          f"http://127.0.0.1:{exporter.port}/metrics"], capture_output=True, text=True,
+                         check=True).stdout
+
+    def ms(percentile):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(found.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[found.group(2)]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = (sum(map(int, socket.groups())) if socket else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    return dict(connections=connections, seconds=seconds, requests=requests, errors=errors,
+                requests_per_second=requests / seconds, p50_ms=ms(50), p99_ms=ms(99))
+
+
+def summarize_probe(samples, names):
+    """
+    Per-round differences and ratios to the round's 'none' sample, then medians over the rounds in
+    which other processes' syscall probes (which slow every call) stayed the same throughout;
+    over all rounds if fewer than half did.
+    """
+    rounds = sorted({s["round"] for s in samples})
+    foreign = {r: {tuple(s["foreign"]) for s in samples if s["round"] == r} for r in rounds}
+    clean = [r for r in rounds if foreign[r] == {()}]
+    stable = [r for r in rounds if len(foreign[r]) == 1]
+    used = stable if len(stable) >= max(1, len(rounds) // 2) else rounds
+    by = {(s["round"], s["config"]): s for s in samples}
+    summary = {"rounds": len(rounds), "clean_rounds": len(clean), "stable_rounds": len(stable),
+               "rounds_used": len(used), "configs": {}}
+    for name in names:
+        rows = [(by[(r, name)], by[(r, "none")]) for r in used]
+        entry = {key: median([s[key] for s, _ in rows]) for key in ("memfd_ns", "getpid_ns", "memfd_calls_per_second")}
+        entry["memfd_added_ns"] = median([s["memfd_ns"] - n["memfd_ns"] for s, n in rows])
+        entry["memfd_ratio"] = median([s["memfd_ns"] / n["memfd_ns"] for s, n in rows])
+        entry["getpid_ratio"] = median([s["getpid_ns"] / n["getpid_ns"] for s, n in rows])
+        entry["throughput_ratio"] = median([s["memfd_calls_per_second"] / n["memfd_calls_per_second"] for s, n in rows])
+        for other in ("bpftrace", "empty"):
+            if name not in (other, "none") and other in names:
+                entry[f"memfd_added_vs_{other}"] = median([
+                    (s["memfd_ns"] - n["memfd_ns"]) / (by[(r, other)]["memfd_ns"] - n["memfd_ns"])
+                    for r, (s, n) in zip(used, rows)])
+                entry[f"getpid_vs_{other}"] = median([s["getpid_ns"] / by[(r, other)]["getpid_ns"]
+                                                      for r, (s, _) in zip(used, rows)])
+        programs = {}
+        for s, _ in rows:
+            for program, p in s.get("programs", {}).items():
+                if p["runs"] > 0:
+                    programs.setdefault(program, []).append((p["run_time_ns"] / p["runs"], p["runs"] / s["stats_calls"]))
+        entry["programs"] = {p: {"ns_per_run": median([ns for ns, _ in v]), "runs_per_call": median([rc for _, rc in v])}
+                             for p, v in programs.items()}
+        entry["bpf_ns_per_memfd_call"] = sum(p["ns_per_run"] * min(1.0, round(p["runs_per_call"]))
+                                             for p in entry["programs"].values())
+        summary["configs"][name] = entry
+    return summary
+
+
+def machine():
+    with open("/proc/cpuinfo") as f:
+        model = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    return dict(kernel=os.uname().release, cpus=os.cpu_count(), cpu=model, java=java,
+                memory_gib=round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                loadavg_at_start=" ".join(load))
+
+
+def markdown(results):
+    """The tables of BENCHMARKS.md, from one run."""
+    m = results["machine"]
+    out = [f"Mode {results['mode']}, {results['seconds']} s. Linux {m['kernel']}, {m['cpus']} CPUs ({m['cpu']}), "
+           f"{m['memory_gib']} GiB, {m['java']}, load average at start {m['loadavg_at_start']}. "
+           f"Launcher JVM flags: {' '.join(results['jvm_flags'])}", ""]
+    probe = results.get("probe")
+    if probe:
+        out += [f"### Probe cost ({probe['rounds_used']} of {probe['rounds']} rounds used: "
+                f"{probe['clean_rounds']} without other processes' syscall probes, {probe['stable_rounds']} "
+                f"with the same ones throughout)", "",
+                "| attached | memfd_create+close ns | added ns | ratio | added / bpftrace's | getpid ns | getpid ratio "
+                "| getpid / empty's | 2-process calls/s | ratio | BPF ns per call |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, e in probe["configs"].items():
+            out.append(f"| {name} | {e['memfd_ns']:.0f} | {e['memfd_added_ns']:.0f} | {e['memfd_ratio']:.3f} | "
+                       f"{e.get('memfd_added_vs_bpftrace', float('nan')):.2f} | {e['getpid_ns']:.0f} | "
+                       f"{e['getpid_ratio']:.3f} | {e.get('getpid_vs_empty', float('nan')):.3f} | "
+                       f"{e['memfd_calls_per_second']:.0f} | {e['throughput_ratio']:.3f} | "
+                       f"{e['bpf_ns_per_memfd_call']:.0f} |")
+        out += ["", "| attached | program | ns per run | runs per memfd call |", "|---|---|---|---|"]
+        for name, e in probe["configs"].items():
+            for program, p in sorted(e["programs"].items()):
+                out.append(f"| {name} | {program} | {p['ns_per_run']:.0f} | {p['runs_per_call']:.2f} |")
+    if results.get("throughput"):
+        out += ["", "### Counting throughput (exporter attached)", "",
+                "| processes | calls made | calls/s | counted for the comm | observed delta | all comms delta "
+                "| unrecorded delta |", "|---|---|---|---|---|---|---|"]
+        for t in results["throughput"]:
+            out.append(f"| {t['processes']} | {t['calls']:.0f} | {t['calls_per_second']:.0f} | "
+                       f"{t['counted_for_comm']:.0f} | {t['observed_delta']:.0f} | {t['all_comms_delta']:.0f} | "
+                       f"{t['unrecorded_delta']:.0f} |")
+    if results.get("scrape"):
+        out += ["", "### /metrics under wrk (back to back, after a 2 s warm-up)", "",
+                "| comms in map | memfd collector ms | connections | requests | errors | req/s | p50 ms | p99 ms |",
+                "|---|---|---|---|---|---|---|---|"]
+        for s in results["scrape"]:
+            out.append(f"| {s['map_entries']:.0f} | {s['collector_ms']:.1f} | {s['connections']} | {s['requests']} | "
+                       f"{s['errors']} | {s['requests_per_second']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} |")
+    if results.get("footprint"):
+        out += ["", "### Footprint per JVM flag set (medians; 10k comms in the map; load: wrk, 2 connections)", "",
+                "| flags | first scrape s | RSS idle MiB | RSS under load MiB | VmHWM MiB | p50 ms | p99 ms |",
+                "|---|---|---|---|---|---|---|"]
+        for f in results["footprint"]:
+            out.append(f"| {f['variant']} | {f['first_scrape_s']:.2f} | {f['rss_idle_mib']:.0f} | "
+                       f"{f['rss_load_mib']:.0f} | {f['hwm_mib']:.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} |")
+    if results.get("jmh"):
+        out += ["", "### JMH: batch vs per-key map reads (ms per operation, medians of rounds)", "",
+                "| benchmark | keys | batch ms | per-key ms | per-key / batch |", "|---|---|---|---|---|"]
+        for j in results["jmh"]:
+            out.append(f"| {j['benchmark']} | {j['keys']} | {j['batch_ms']:.3f} | {j['per_key_ms']:.3f} | "
+                       f"{j['speedup']:.1f} |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=MODES, default="quick")
+    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of " + ",".join(PHASES))
+    parser.add_argument("--jar", required=True)
+    parser.add_argument("--jvm-flags", default="", help="the launcher's JVM flags (scripts/lib.sh)")
+    parser.add_argument("--bin", required=True, help="directory of loadgen, attach, empty.bpf.o")
+    parser.add_argument("--jmh-classpath")
+    parser.add_argument("--baseline-jar", help="another exporter jar to measure in the probe phase (before/after)")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    args.jvm_flags = args.jvm_flags.split()
+    os.makedirs(args.out, exist_ok=True)
+
+    atexit.register(reap_all)
+    def interrupted(signum, _frame):
+        log(f"stopped by signal {signum}: cleaning up")
+        sys.exit(128 + signum)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, interrupted)
+    stats_before = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    bench = Bench(args)
+    began = time.monotonic()
+    for phase in args.phases.split(","):
+        phase_began = time.monotonic()
+        getattr(bench, phase)()
+        bench.results.setdefault("phase_seconds", {})[phase] = round(time.monotonic() - phase_began, 1)
+    bench.results["seconds"] = round(time.monotonic() - began, 1)
+    reap_all()
+    bench.check(open("/proc/sys/kernel/bpf_stats_enabled").read().strip() == stats_before,
+                "kernel.bpf_stats_enabled was not restored")
+    bench.check(not [p for p in children if p.poll() is None], "a child process is still running")
+    bench.results["failures"] = bench.failures
+
+    with open(f"{args.out}/results.json", "w") as f:
+        json.dump(bench.results, f, indent=1, default=str)
+    summary = markdown(bench.results)
+    with open(f"{args.out}/summary.md", "w") as f:
+        f.write(summary)
+    print(summary)
+    log(f"{args.mode} run took {bench.results['seconds']} s; results in {args.out}")
+    if bench.failures:
+        log(f"{len(bench.failures)} sanity check(s) failed:\n  " + "\n  ".join(bench.failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
