@@ -3,13 +3,22 @@
  * Counts executions whose executable is a memfd ("fileless" execution), per
  * comm of the thread that called execve/execveat and per memfd name kind.
  *
- * sched_process_exec sees the file being executed, but exec has already
- * renamed the task by then ("3" for execv("/proc/self/fd/3")). So the
- * caller's comm is stashed per thread id when execve/execveat is entered
- * and read back by the tracepoint's old_pid: the thread id before exec,
- * which differs from the current one when a non-leader thread execs.
- * Every exec removes its stash entry: a successful one in
- * sched_process_exec, a failed one when the syscall returns.
+ * The loader attaches one of two sets of programs (ExecProbe.CommSource):
+ *
+ * - Linux >= 6.10: sched_prepare_exec alone. It runs in the calling thread
+ *   once the exec is committed, before exec renames the task, so the file and
+ *   the caller's comm are both at hand, for 32-bit compat execs too.
+ *
+ * - Older kernels: sched_process_exec sees the file being executed, but exec
+ *   has already renamed the task by then ("3" for execv("/proc/self/fd/3")).
+ *   So the caller's comm is stashed per thread id when execve/execveat is
+ *   entered and read back by the tracepoint's old_pid: the thread id before
+ *   exec, which differs from the current one when a non-leader thread execs.
+ *   Every exec removes its stash entry: a successful one in
+ *   sched_process_exec, a failed one when the syscall returns. The price: a
+ *   sys_enter tracepoint makes every syscall of every process pay a second
+ *   dispatch (BENCHMARKS.md), and 32-bit compat execs, which syscall
+ *   tracepoints do not see, are counted with an unknown comm.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,7 +39,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define RUNC_PREFIX      MEMFD_PREFIX "runc_cloned:"
 
 /*
- * Threads inside execve/execveat. LRU: an entry whose exec never reported
+ * Threads inside execve/execveat (older kernels only, see above). LRU: an entry whose exec never reported
  * back (the exporter attached mid-exec) is evicted rather than kept forever.
  * Its size bounds concurrent execs, not comms.
  */
@@ -144,14 +153,41 @@ static __always_inline int memfd_name_kind(struct file *file)
 	return MEMFD_NAME_KIND_OTHER;
 }
 
+static __always_inline void count_exec(struct exec_key *key)
+{
+	struct exec_totals *total;
+	__u32 zero = 0;
+
+	total = bpf_map_lookup_elem(&exec_totals, &zero);
+	if (!total) /* cannot happen: a per-CPU array always has index 0 */
+		return;
+	__sync_fetch_and_add(&total->execs, 1);
+	if (!increment(&execs_by_comm, key))
+		__sync_fetch_and_add(&total->unrecorded, 1);
+}
+
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(sched_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+	struct exec_key key = {};
+	int kind;
+
+	kind = memfd_name_kind(bprm->file);
+	if (kind < 0)
+		return 0;
+	key.name_kind = kind;
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	key.comm_known = 1;
+	count_exec(&key);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct exec_key key = {};
-	struct exec_totals *total;
 	struct comm_key *comm;
 	__u32 tid = old_pid;
-	__u32 zero = 0;
 	int kind;
 
 	kind = memfd_name_kind(bprm->file);
@@ -166,12 +202,6 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 		key.comm_known = 1;
 		bpf_map_delete_elem(&exec_comm_stash, &tid);
 	}
-
-	total = bpf_map_lookup_elem(&exec_totals, &zero);
-	if (!total) /* cannot happen: a per-CPU array always has index 0 */
-		return 0;
-	__sync_fetch_and_add(&total->execs, 1);
-	if (!increment(&execs_by_comm, &key))
-		__sync_fetch_and_add(&total->unrecorded, 1);
+	count_exec(&key);
 	return 0;
 }

@@ -108,7 +108,7 @@ struct log2_histogram {
 struct exec_key {
 	char comm[COMM_LEN];  /* all zero when comm_known is 0 */
 	__u32 name_kind;      /* MEMFD_NAME_KIND_* */
-	__u32 comm_known;     /* 0: no execve/execveat entry was seen (e.g. a 32-bit compat exec) */
+	__u32 comm_known;     /* 0: no execve/execveat entry was seen (a 32-bit compat exec before Linux 6.10) */
 };
 
 /*

@@ -49,7 +49,7 @@ public final class Exporter implements AutoCloseable {
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
                          boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins,
-                         WebConfig web, boolean dropPrivileges) {
+                         WebConfig web, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
         public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
@@ -57,32 +57,39 @@ public final class Exporter implements AutoCloseable {
         /** Defaults for everything but the address, and privileges kept (as a test JVM needs). */
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
-                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, false);
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, false,
+                    Optional.empty());
         }
 
         public Config withMaxComms(int newMaxComms) {
             return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    web, dropPrivileges);
+                    web, dropPrivileges, execCommSource);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
             return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    web, dropPrivileges);
+                    web, dropPrivileges, execCommSource);
         }
 
         public Config withPins(BpfPins newPins) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins,
-                    web, dropPrivileges);
+                    web, dropPrivileges, execCommSource);
         }
 
         public Config withLiveInterval(Duration newLiveInterval) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, pins,
-                    web, dropPrivileges);
+                    web, dropPrivileges, execCommSource);
+        }
+
+        /** The exec probe's comm source, instead of the best the kernel supports (for tests of both). */
+        Config withExecCommSource(ExecProbe.CommSource newExecCommSource) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+                    web, dropPrivileges, Optional.of(newExecCommSource));
         }
 
         public Config withWeb(WebConfig newWeb) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    newWeb, dropPrivileges);
+                    newWeb, dropPrivileges, execCommSource);
         }
     }
 
@@ -111,7 +118,8 @@ public final class Exporter implements AutoCloseable {
             probes.add(sizes);
             Optional<SecretProbe> secret = SecretProbe.attachIfSupported(config.maxComms(), config.pins());
             secret.ifPresent(probes::add);
-            ExecProbe exec = ExecProbe.attach(config.maxComms(), config.pins());
+            ExecProbe exec = ExecProbe.attach(config.maxComms(), config.pins(),
+                    config.execCommSource().orElseGet(ExecProbe.CommSource::forThisKernel));
             probes.add(exec);
             List<Probe> attached = List.copyOf(probes);
 

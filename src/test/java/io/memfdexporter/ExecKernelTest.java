@@ -6,15 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
+import io.memfdexporter.probe.ExecProbe.CommSource;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
@@ -25,10 +29,12 @@ import io.memfdexporter.testing.RequiresBpf;
  * Fileless execution against the real kernel: python processes (each with a
  * comm of its own) execute /bin/true from memfds and from ordinary files, and
  * the exporter counts exactly the memfd executions, under the comm the caller
- * had before exec renamed it.
+ * had before exec renamed it. Run once per {@link CommSource}: the kernel
+ * tests both ways bpf/exec.bpf.c learns that comm.
  */
 @ExtendWith(RequiresBpf.class)
-class ExecKernelTest {
+@TestInstance(Lifecycle.PER_CLASS)
+abstract class ExecKernelTest {
     private static final String EXECS = "memfd_exec_total";
     private static final String OBSERVED = "memfd_exec_observed_total";
     private static final String UNRECORDED = "memfd_exec_unrecorded_total";
@@ -44,15 +50,22 @@ class ExecKernelTest {
 
             """;
 
-    private static Exporter exporter;
+    private Exporter exporter;
+
+    /** The comm source under test. */
+    abstract CommSource commSource();
 
     @BeforeAll
-    static void start() {
-        exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)));
+    void start() {
+        exporter = Exporter.start(config());
+    }
+
+    private Exporter.Config config() {
+        return Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withExecCommSource(commSource());
     }
 
     @AfterAll
-    static void stop() {
+    void stop() {
         if (exporter != null) {
             exporter.close();
         }
@@ -148,12 +161,12 @@ class ExecKernelTest {
     }
 
     @Test
-    void a32BitExecIsCountedWithAnUnknownComm() throws Exception {
+    void a32BitExecIsCounted() throws Exception {
         Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "int 0x80 is x86");
         Python python = Python.named(uniqueComm("mxcompat"));
         Exposition before = Http.scrape(exporter.port());
         // A 64-bit process may make 32-bit system calls with int 0x80; the syscall tracepoints ignore
-        // them, sched_process_exec does not. Pointers must fit in 32 bits: MAP_32BIT memory.
+        // them, the sched tracepoints do not. Pointers must fit in 32 bits: MAP_32BIT memory.
         Python.Result result = python.run(PRELUDE + """
                 import mmap, struct
                 fd = memfd('compat')
@@ -180,8 +193,13 @@ class ExecKernelTest {
         Assumptions.assumeTrue(result.stdout().strip().equals("executed"), result.stdout());
 
         Exposition after = Http.scrape(exporter.port());
-        assertEquals(1, delta(before, after, EXECS, "comm", "(unknown)", "memfd_name_kind", "other"));
-        assertEquals(Map.of(), execsOf(after, python.comm()));
+        if (commSource() == CommSource.PREPARE_EXEC) {
+            // The forked child still has python's comm when it execs.
+            assertEquals(Map.of("other", 1.0), execsOf(after, python.comm()));
+        } else {
+            assertEquals(1, delta(before, after, EXECS, "comm", "(unknown)", "memfd_name_kind", "other"));
+            assertEquals(Map.of(), execsOf(after, python.comm()));
+        }
     }
 
     @Test
@@ -195,9 +213,19 @@ class ExecKernelTest {
     }
 
     @Test
+    void attachesExactlyTheProgramsOfItsCommSource() {
+        Set<String> programs = Http.scrape(exporter.port()).family("memfd_exporter_bpf_program_runs_total").stream()
+                .map(sample -> sample.labels().get("program")).collect(Collectors.toSet());
+        Set<String> execPrograms = Set.of("sched_prepare_exec", "sched_process_exec", "sys_enter_execve",
+                "sys_enter_execveat", "sys_exit_execve", "sys_exit_execveat");
+        programs.retainAll(execPrograms);
+        assertEquals(Set.copyOf(commSource().programs()), programs);
+    }
+
+    @Test
     void aFullMapCountsWhatItCannotRecordAndTheSumStaysExact() throws Exception {
         int capacity = 2;
-        try (Exporter small = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(capacity))) {
+        try (Exporter small = Exporter.start(config().withMaxComms(capacity))) {
             List<Python> pythons = List.of(Python.named(uniqueComm("mxfull0")), Python.named(uniqueComm("mxfull1")),
                     Python.named(uniqueComm("mxfull2")), Python.named(uniqueComm("mxfull3")));
             for (Python python : pythons) {

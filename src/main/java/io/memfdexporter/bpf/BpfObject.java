@@ -11,9 +11,11 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -47,6 +49,7 @@ public final class BpfObject implements AutoCloseable {
     private final List<BpfLink> links = new ArrayList<>();
     /* Programs reopened from pins: libbpf only knows the fds of programs it loaded itself. */
     private final Map<String, Integer> pinnedProgramFds = new HashMap<>();
+    private final Set<String> skippedPrograms = new HashSet<>();
     private boolean closed;
 
     private BpfObject(Native nat, Pointer object, String name, byte[] elfDigest, Pointer elfImage) {
@@ -116,6 +119,20 @@ public final class BpfObject implements AutoCloseable {
             throw new BpfException("setting max_entries of map " + mapName, -rc);
         }
         this.maxEntries.put(mapName, maxEntries);
+    }
+
+    /**
+     * Leaves programs out of the load, for those the running kernel cannot
+     * verify or attach; only before {@link #load()}. They are not pinned either.
+     */
+    public void skipPrograms(String... programNames) {
+        for (String programName : programNames) {
+            int rc = libbpf.bpf_program__set_autoload(program(programName), false);
+            if (rc < 0) {
+                throw new BpfException("leaving program " + programName + " out of the load", -rc);
+            }
+            skippedPrograms.add(programName);
+        }
     }
 
     /**
@@ -267,10 +284,13 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
+    /* Every program that is (to be) loaded: not those left out with skipPrograms. */
     private void forEachProgram(Consumer<Pointer> action) {
         for (Pointer program = libbpf.bpf_object__next_program(object, null); program != null;
                 program = libbpf.bpf_object__next_program(object, program)) {
-            action.accept(program);
+            if (!skippedPrograms.contains(libbpf.bpf_program__name(program))) {
+                action.accept(program);
+            }
         }
     }
 

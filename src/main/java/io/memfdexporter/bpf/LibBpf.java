@@ -52,6 +52,9 @@ public interface LibBpf {
 
     int bpf_program__pin(Pointer prog, String path);
 
+    /** Whether {@code bpf_object__load} loads the program; set before it. */
+    int bpf_program__set_autoload(Pointer prog, boolean autoload);
+
     @SaveError
     Pointer bpf_program__attach(Pointer prog);
 
@@ -75,6 +78,15 @@ public interface LibBpf {
     int bpf_map_lookup_elem(int fd, Pointer key, Pointer value);
 
     int libbpf_num_possible_cpus();
+
+    /** The running kernel's BTF ({@code /sys/kernel/btf/vmlinux}), or NULL with errno. */
+    @SaveError
+    Pointer btf__load_vmlinux_btf();
+
+    /** A type id, or {@code -ENOENT}. */
+    int btf__find_by_name_kind(Pointer btf, String typeName, int kind);
+
+    void btf__free(Pointer btf);
 
     int libbpf_major_version();
 

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -198,7 +199,7 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
         }
         return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins,
-                WebConfig.NONE, dropPrivileges);
+                WebConfig.NONE, dropPrivileges, Optional.empty());
     }
 
     /** {@code --version}. */

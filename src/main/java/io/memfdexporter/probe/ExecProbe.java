@@ -1,5 +1,6 @@
 package io.memfdexporter.probe;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,26 +11,66 @@ import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
 import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
+import io.memfdexporter.bpf.KernelBtf;
 
 /**
- * bpf/exec.bpf.c, loaded from the jar: counts executions of memfds, attached
- * to sched_process_exec and the execve/execveat tracepoints. Closing it
- * detaches the programs and frees the maps.
+ * bpf/exec.bpf.c, loaded from the jar: counts executions of memfds, with the
+ * programs of one {@link CommSource}. Closing it detaches the programs and
+ * frees the maps.
  */
 public final class ExecProbe implements Probe {
     static final String OBJECT_RESOURCE = "/bpf/exec.bpf.o";
-    static final String[] PROGRAMS = {"sys_enter_execve", "sys_enter_execveat", "sys_exit_execve",
-        "sys_exit_execveat", "sched_process_exec"};
     private static final Logger LOG = Logger.getLogger(ExecProbe.class.getName());
 
+    /** How bpf/exec.bpf.c learns the comm the calling thread had before exec renamed it. */
+    public enum CommSource {
+        /**
+         * Linux 6.10+: one program on sched_prepare_exec, which runs in the
+         * calling thread before the rename. No syscall tracepoint, so other
+         * syscalls pay nothing, and 32-bit compat execs get their comm too.
+         */
+        PREPARE_EXEC("sched:sched_prepare_exec", "sched_prepare_exec"),
+        /**
+         * Older kernels: stashed at sys_enter_execve{,at}, counted at
+         * sched_process_exec, failed execs cleaned up at sys_exit. The
+         * sys_enter tracepoints cost every syscall a second dispatch.
+         */
+        SYSCALL_STASH("sched:sched_process_exec and syscalls:sys_{enter,exit}_execve{,at}", "sys_enter_execve",
+                "sys_enter_execveat", "sys_exit_execve", "sys_exit_execveat", "sched_process_exec");
+
+        private final String tracepoints;
+        private final List<String> programs;
+
+        CommSource(String tracepoints, String... programs) {
+            this.tracepoints = tracepoints;
+            this.programs = List.of(programs);
+        }
+
+        /** PREPARE_EXEC where the kernel has that tracepoint. */
+        public static CommSource forThisKernel() {
+            return KernelBtf.hasTracepoint("sched_prepare_exec") ? PREPARE_EXEC : SYSCALL_STASH;
+        }
+
+        public List<String> programs() {
+            return programs;
+        }
+
+        private String[] otherPrograms() {
+            return Arrays.stream(values()).filter(source -> source != this).flatMap(source -> source.programs.stream())
+                    .toArray(String[]::new);
+        }
+    }
+
     private final BpfObject object;
+    private final CommSource commSource;
     private final List<BpfLink> links;
     private final BpfMap execsByComm;
     private final BpfMap commStash;
     private final BpfMap totals;
 
-    private ExecProbe(BpfObject object, List<BpfLink> links) {
+    private ExecProbe(BpfObject object, CommSource commSource, List<BpfLink> links) {
         this.object = object;
+        this.commSource = commSource;
         this.links = links;
         this.execsByComm = object.map("execs_by_comm");
         this.commStash = object.map("exec_comm_stash");
@@ -40,28 +81,33 @@ public final class ExecProbe implements Probe {
      * Loads and attaches the probe.
      *
      * @param maxComms capacity of the per-comm map, as for {@link MemfdProbe#attach(int, BpfPins)}
+     * @param commSource {@link CommSource#forThisKernel()}, or another one the kernel supports
      * @throws BpfUnavailableException with a message for a human when this host or process cannot run it
      */
-    public static ExecProbe attach(int maxComms, BpfPins pins) {
+    public static ExecProbe attach(int maxComms, BpfPins pins, CommSource commSource) {
         if (maxComms < 1 || maxComms > MemfdProbe.MAX_MAX_COMMS) {
             throw new IllegalArgumentException("maxComms must be in [1, " + MemfdProbe.MAX_MAX_COMMS + "], got " + maxComms);
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "exec");
         try {
             object.setMaxEntries("execs_by_comm", maxComms);
-            List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
-            LOG.info(() -> "attached to sched:sched_process_exec and syscalls:sys_{enter,exit}_execve{,at}"
-                    + " (per-comm map capacity " + maxComms + ")");
-            return new ExecProbe(object, links);
+            object.skipPrograms(commSource.otherPrograms());
+            List<BpfLink> links = object.loadAndAttach(pins, commSource.programs().toArray(String[]::new));
+            LOG.info(() -> "attached to " + commSource.tracepoints + " (per-comm map capacity " + maxComms + ")");
+            return new ExecProbe(object, commSource, links);
         } catch (RuntimeException e) {
             object.close();
             throw e;
         }
     }
 
-    /** True while every program is attached. */
+    public CommSource commSource() {
+        return commSource;
+    }
+
+    @Override
     public List<BpfObject.ProgramStats> programStats() {
-        return object.programStats(List.of(PROGRAMS));
+        return object.programStats(commSource.programs());
     }
 
     @Override
