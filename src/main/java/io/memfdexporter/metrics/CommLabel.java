@@ -29,7 +29,7 @@ public final class CommLabel {
         if (bytes.length == 0) {
             return EMPTY;
         }
-        if (isPrintableAscii(bytes)) { // nearly every comm: kept as is, no decoder needed
+        if (comm.isPrintableAscii()) { // nearly every comm: kept as is, no decoder needed
             return new String(bytes, StandardCharsets.US_ASCII);
         }
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -49,15 +49,6 @@ public final class CommLabel {
                 appendHex(label, in.get() & 0xff);
             }
         }
-    }
-
-    private static boolean isPrintableAscii(byte[] bytes) {
-        for (byte b : bytes) {
-            if (b < 0x20 || b == 0x7f) { // bytes >= 0x80 are negative
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void appendEscapingControls(StringBuilder label, CharBuffer chars) {

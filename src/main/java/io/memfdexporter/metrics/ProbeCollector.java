@@ -66,13 +66,8 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
      * and beyond the largest {@code maxCommSeries} comms into {@value TopComms#OTHER}.
      */
     CounterSnapshot.Builder countsByComm(MetricFamily family, Map<CommKey, Long> counts) {
-        Map<String, Long> byLabel = new HashMap<>();
-        counts.forEach((comm, count) -> byLabel.merge(CommLabel.of(comm), count, Long::sum));
-        Set<String> shown = TopComms.top(byLabel, maxCommSeries);
-        Map<String, Long> shownCounts = new HashMap<>();
-        byLabel.forEach((comm, count) -> shownCounts.merge(shown.contains(comm) ? comm : TopComms.OTHER, count, Long::sum));
         CounterSnapshot.Builder counter = family.counter();
-        shownCounts.forEach((comm, count) -> counter.dataPoint(point(count, "comm", comm)));
+        TopComms.countsByLabel(counts, maxCommSeries).forEach((comm, count) -> counter.dataPoint(point(count, "comm", comm)));
         return counter;
     }
 

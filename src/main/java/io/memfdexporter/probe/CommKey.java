@@ -30,6 +30,21 @@ public record CommKey(byte[] bytes) {
         return bytes.clone();
     }
 
+    /** Non-empty and only printable ASCII (0x20 to 0x7e): the comm of nearly every process. */
+    public boolean isPrintableAscii() {
+        for (byte b : bytes) {
+            if (b < 0x20 || b == 0x7f) { // bytes >= 0x80 are negative
+                return false;
+            }
+        }
+        return bytes.length > 0;
+    }
+
+    /** Orders comms byte by byte, unsigned; for printable ASCII comms, the order of their strings. */
+    public int compareBytes(CommKey other) {
+        return Arrays.compareUnsigned(bytes, other.bytes);
+    }
+
     @Override
     public boolean equals(Object other) {
         return other instanceof CommKey that && Arrays.equals(bytes, that.bytes);
