@@ -91,6 +91,8 @@ public final class ExecProbe implements Probe {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "exec");
         try {
             object.setMaxEntries("execs_by_comm", maxComms);
+            // libbpf resolves a tp_btf program's target only when it loads the program, so skipping
+            // sched_prepare_exec lets the object load on kernels without it (checked with libbpf 1.1).
             object.skipPrograms(commSource.otherPrograms());
             List<BpfLink> links = object.loadAndAttach(pins, commSource.programs().toArray(String[]::new));
             LOG.info(() -> "attached to " + commSource.tracepoints + " (per-comm map capacity " + maxComms + ")");
