@@ -46,6 +46,7 @@ public final class Native {
                         + MIN_LIBBPF_MAJOR + ".0 is required (Debian/Ubuntu: apt-get install libbpf1)");
             }
             LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
+            GlibcMalloc.fixMmapThreshold(); // before libbpf's first BTF parse
             instance = new Native(libbpf, libc, major + "." + minor);
         }
         return instance;
