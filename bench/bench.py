@@ -550,58 +550,59 @@ def machine():
                 loadavg_at_start=" ".join(load))
 
 
+def table(title, columns, rows):
+    """A markdown table, under a heading when title is given; rows hold formatted cells."""
+    heading = ["", f"### {title}"] if title else []
+    return heading + ["", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + \
+        ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
 def markdown(results):
     """The tables of BENCHMARKS.md, from one run."""
     m = results["machine"]
     out = [f"Mode {results['mode']}, {results['seconds']} s. Linux {m['kernel']}, {m['cpus']} CPUs ({m['cpu']}), "
            f"{m['memory_gib']} GiB, {m['java']}, load average at start {m['loadavg_at_start']}. "
-           f"Launcher JVM flags: {' '.join(results['jvm_flags'])}", ""]
+           f"Launcher JVM flags: {' '.join(results['jvm_flags'])}"]
     probe = results.get("probe")
     if probe:
-        out += [f"### Probe cost ({probe['rounds_used']} of {probe['rounds']} rounds used: "
-                f"{probe['clean_rounds']} without other processes' syscall probes, {probe['stable_rounds']} "
-                f"with the same ones throughout)", "",
-                "| attached | memfd_create+close ns | added ns | ratio | added / bpftrace's | getpid ns | getpid ratio "
-                "| getpid / empty's | 2-process calls/s | ratio | BPF ns per call |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for name, e in probe["configs"].items():
-            out.append(f"| {name} | {e['memfd_ns']:.0f} | {e['memfd_added_ns']:.0f} | {e['memfd_ratio']:.3f} | "
-                       f"{e.get('memfd_added_vs_bpftrace', float('nan')):.2f} | {e['getpid_ns']:.0f} | "
-                       f"{e['getpid_ratio']:.3f} | {e.get('getpid_vs_empty', float('nan')):.3f} | "
-                       f"{e['memfd_calls_per_second']:.0f} | {e['throughput_ratio']:.3f} | "
-                       f"{e['bpf_ns_per_memfd_call']:.0f} |")
-        out += ["", "| attached | program | ns per run | runs per memfd call |", "|---|---|---|---|"]
-        for name, e in probe["configs"].items():
-            for program, p in sorted(e["programs"].items()):
-                out.append(f"| {name} | {program} | {p['ns_per_run']:.0f} | {p['runs_per_call']:.2f} |")
+        out += table(f"Probe cost ({probe['rounds_used']} of {probe['rounds']} rounds used: "
+                     f"{probe['clean_rounds']} without other processes' syscall probes, {probe['stable_rounds']} "
+                     f"with the same ones throughout)",
+                     ["attached", "memfd_create+close ns", "added ns", "ratio", "added / bpftrace's", "getpid ns",
+                      "getpid ratio", "getpid / empty's", "2-process calls/s", "ratio", "BPF ns per call"],
+                     [[name, f"{e['memfd_ns']:.0f}", f"{e['memfd_added_ns']:.0f}", f"{e['memfd_ratio']:.3f}",
+                       f"{e.get('memfd_added_vs_bpftrace', float('nan')):.2f}", f"{e['getpid_ns']:.0f}",
+                       f"{e['getpid_ratio']:.3f}", f"{e.get('getpid_vs_empty', float('nan')):.3f}",
+                       f"{e['memfd_calls_per_second']:.0f}", f"{e['throughput_ratio']:.3f}",
+                       f"{e['bpf_ns_per_memfd_call']:.0f}"] for name, e in probe["configs"].items()])
+        out += table(None, ["attached", "program", "ns per run", "runs per memfd call"],
+                     [[name, program, f"{p['ns_per_run']:.0f}", f"{p['runs_per_call']:.2f}"]
+                      for name, e in probe["configs"].items() for program, p in sorted(e["programs"].items())])
     if results.get("throughput"):
-        out += ["", "### Counting throughput (exporter attached)", "",
-                "| processes | calls made | calls/s | counted for the comm | observed delta | all comms delta "
-                "| unrecorded delta |", "|---|---|---|---|---|---|---|"]
-        for t in results["throughput"]:
-            out.append(f"| {t['processes']} | {t['calls']:.0f} | {t['calls_per_second']:.0f} | "
-                       f"{t['counted_for_comm']:.0f} | {t['observed_delta']:.0f} | {t['all_comms_delta']:.0f} | "
-                       f"{t['unrecorded_delta']:.0f} |")
+        out += table("Counting throughput (exporter attached)",
+                     ["processes", "calls made", "calls/s", "counted for the comm", "observed delta",
+                      "all comms delta", "unrecorded delta"],
+                     [[t["processes"], f"{t['calls']:.0f}", f"{t['calls_per_second']:.0f}",
+                       f"{t['counted_for_comm']:.0f}", f"{t['observed_delta']:.0f}", f"{t['all_comms_delta']:.0f}",
+                       f"{t['unrecorded_delta']:.0f}"] for t in results["throughput"]])
     if results.get("scrape"):
-        out += ["", "### /metrics under wrk (back to back, after a 2 s warm-up)", "",
-                "| comms in map | memfd collector ms | connections | requests | errors | req/s | p50 ms | p99 ms |",
-                "|---|---|---|---|---|---|---|---|"]
-        for s in results["scrape"]:
-            out.append(f"| {s['map_entries']:.0f} | {s['collector_ms']:.1f} | {s['connections']} | {s['requests']} | "
-                       f"{s['errors']} | {s['requests_per_second']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} |")
+        out += table("/metrics under wrk (back to back, after a 2 s warm-up)",
+                     ["comms in map", "memfd collector ms", "connections", "requests", "errors", "req/s", "p50 ms",
+                      "p99 ms"],
+                     [[f"{s['map_entries']:.0f}", f"{s['collector_ms']:.1f}", s["connections"], s["requests"],
+                       s["errors"], f"{s['requests_per_second']:.0f}", f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}"]
+                      for s in results["scrape"]])
     if results.get("footprint"):
-        out += ["", "### Footprint per JVM flag set (medians; 10k comms in the map; load: wrk, 2 connections)", "",
-                "| flags | first scrape s | RSS idle MiB | RSS under load MiB | VmHWM MiB | p50 ms | p99 ms |",
-                "|---|---|---|---|---|---|---|"]
-        for f in results["footprint"]:
-            out.append(f"| {f['variant']} | {f['first_scrape_s']:.2f} | {f['rss_idle_mib']:.0f} | "
-                       f"{f['rss_load_mib']:.0f} | {f['hwm_mib']:.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} |")
+        out += table("Footprint per JVM flag set (medians; 10k comms in the map; load: wrk, 2 connections)",
+                     ["flags", "first scrape s", "RSS idle MiB", "RSS under load MiB", "VmHWM MiB", "p50 ms", "p99 ms"],
+                     [[f["variant"], f"{f['first_scrape_s']:.2f}", f"{f['rss_idle_mib']:.0f}",
+                       f"{f['rss_load_mib']:.0f}", f"{f['hwm_mib']:.0f}", f"{f['p50_ms']:.2f}", f"{f['p99_ms']:.2f}"]
+                      for f in results["footprint"]])
     if results.get("jmh"):
-        out += ["", "### JMH: batch vs per-key map reads (ms per operation, medians of rounds)", "",
-                "| benchmark | keys | batch ms | per-key ms | per-key / batch |", "|---|---|---|---|---|"]
-        for j in results["jmh"]:
-            out.append(f"| {j['benchmark']} | {j['keys']} | {j['batch_ms']:.3f} | {j['per_key_ms']:.3f} | "
-                       f"{j['speedup']:.1f} |")
+        out += table("JMH: batch vs per-key map reads (ms per operation, medians of rounds)",
+                     ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch"],
+                     [[j["benchmark"], j["keys"], f"{j['batch_ms']:.3f}", f"{j['per_key_ms']:.3f}",
+                       f"{j['speedup']:.1f}"] for j in results["jmh"]])
     return "\n".join(out) + "\n"
 
 
