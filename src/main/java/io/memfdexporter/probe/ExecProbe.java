@@ -103,10 +103,6 @@ public final class ExecProbe implements Probe {
         }
     }
 
-    public CommSource commSource() {
-        return commSource;
-    }
-
     @Override
     public List<BpfObject.ProgramStats> programStats() {
         return object.programStats(commSource.programs());
