@@ -3,14 +3,15 @@ package io.memfdexporter.live;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+
+import io.memfdexporter.testing.CommThreads;
+import io.memfdexporter.testing.Python;
 
 /**
  * A real python3 child with a comm of its own: the interpreter is started
@@ -34,16 +35,16 @@ final class PythonChild implements AutoCloseable {
         this.readyLine = readyLine;
     }
 
-    /** A comm no other process on the host has: "mfdlive" and 8 random digits, 15 bytes, the most a comm keeps. */
+    /** A comm no other process on the host has, 15 bytes at most, starting with "mfdlive". */
     static String uniqueComm() {
-        return "mfdlive" + ThreadLocalRandom.current().nextInt(10_000_000, 100_000_000);
+        return CommThreads.uniqueComm("mfdlive");
     }
 
     /** Starts {@code script} (python3 -c) with {@code args} and waits for its "ready" line. */
     static PythonChild start(String script, String... args) throws IOException {
         String comm = uniqueComm();
         Path link = Files.createTempDirectory("mfdlive").resolve(comm);
-        Files.createSymbolicLink(link, Interpreter.PATH);
+        Files.createSymbolicLink(link, interpreter());
         List<String> command = new ArrayList<>(List.of(link.toString(), "-c", script));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -57,6 +58,15 @@ final class PythonChild implements AutoCloseable {
 
     String comm() {
         return comm;
+    }
+
+    private static Path interpreter() throws IOException {
+        try {
+            return Python.interpreter();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while looking for python3", e);
+        }
     }
 
     long pid() {
@@ -97,28 +107,6 @@ final class PythonChild implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
-        }
-    }
-
-    /**
-     * The interpreter itself, found once: {@code python3} may be a pyenv shim script, whose comm would be
-     * "bash" and whose name a symlink cannot lend to the real interpreter.
-     */
-    private static final class Interpreter {
-        static final Path PATH = find();
-
-        private static Path find() {
-            try {
-                Process probe = new ProcessBuilder("python3", "-c", "import sys; print(sys.executable)")
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                String executable = readLine(probe);
-                if (waitQuietly(probe) != 0) {
-                    throw new IOException("python3 -c 'print(sys.executable)' failed: " + executable);
-                }
-                return Path.of(executable).toRealPath();
-            } catch (IOException e) {
-                throw new UncheckedIOException("these tests need python3 on PATH", e);
-            }
         }
     }
 }

@@ -45,7 +45,8 @@ public final class Python {
         }
     }
 
-    private static synchronized Path interpreter() throws IOException, InterruptedException {
+    /** The real interpreter behind python3 on PATH, found once (a symlink to a wrapper script would lend its name to the wrapper, not to python). */
+    public static synchronized Path interpreter() throws IOException, InterruptedException {
         if (interpreter == null) {
             Result where = exec("python3", "-c", "import os, sys; print(os.path.realpath(sys.executable))");
             interpreter = Path.of(where.stdout().strip());
