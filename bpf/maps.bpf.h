@@ -6,28 +6,80 @@
 #include <stdbool.h>
 #include "memfd.h"
 
+#define U64_MAX (~0ULL)
+/* Compare-and-swap attempts before saturating_add() gives up under contention. */
+#define CAS_TRIES 16
+
 /*
- * Adds delta to map[key], creating the entry when absent. Returns false only
- * when the entry could not be created (the map is full): callers count that.
+ * map[key], or NULL when it was absent: then it has been created with value
+ * init (*created = true), or could not be because the map is full (*created = false).
  */
-static __always_inline bool add_to(void *map, const void *key, __u64 delta)
+static __always_inline __u64 *counter_of(void *map, const void *key, __u64 init, bool *created)
 {
 	__u64 *count;
 
+	*created = false;
 	count = bpf_map_lookup_elem(map, key);
-	if (count) {
-		__sync_fetch_and_add(count, delta);
-		return true;
+	if (count)
+		return count;
+	if (bpf_map_update_elem(map, key, &init, BPF_NOEXIST) == 0) {
+		*created = true;
+		return NULL;
 	}
-	if (bpf_map_update_elem(map, key, &delta, BPF_NOEXIST) == 0)
-		return true;
 	/* Another CPU created the entry between our lookup and update. */
-	count = bpf_map_lookup_elem(map, key);
-	if (count) {
+	return bpf_map_lookup_elem(map, key);
+}
+
+/*
+ * Adds delta to map[key], creating the entry when absent. Returns false only
+ * when the entry could not be created (the map is full): callers count that.
+ * For counts of events, which cannot reach 2^64 (one per nanosecond for 584 years).
+ */
+static __always_inline bool add_to(void *map, const void *key, __u64 delta)
+{
+	bool created;
+	__u64 *count = counter_of(map, key, delta, &created);
+
+	if (count)
 		__sync_fetch_and_add(count, delta);
-		return true;
+	return count || created;
+}
+
+/*
+ * Adds delta to *counter but stops at U64_MAX instead of wrapping: a sum of
+ * sizes a caller chooses (ftruncate accepts up to 2^63 - 1) would otherwise
+ * wrap in two calls and run backwards. Returns what was not added: the excess
+ * over U64_MAX, or all of delta when other CPUs changed the counter between
+ * our read and our swap CAS_TRIES times in a row. Callers count it.
+ */
+static __always_inline __u64 saturating_add(__u64 *counter, __u64 delta)
+{
+	__u64 old = *(volatile __u64 *)counter;
+
+	for (int i = 0; i < CAS_TRIES; i++) {
+		__u64 sum = old + delta < old ? U64_MAX : old + delta;
+		__u64 seen = __sync_val_compare_and_swap(counter, old, sum);
+
+		if (seen == old)
+			return delta - (sum - old);
+		old = seen;
 	}
-	return false;
+	return delta;
+}
+
+/*
+ * Adds delta to map[key] as saturating_add() does, creating the entry when
+ * absent. Returns what was not recorded: all of delta when the map is full,
+ * else what saturating_add() could not add.
+ */
+static __always_inline __u64 saturating_add_to(void *map, const void *key, __u64 delta)
+{
+	bool created;
+	__u64 *count = counter_of(map, key, delta, &created);
+
+	if (count)
+		return saturating_add(count, delta);
+	return created ? 0 : delta;
 }
 
 static __always_inline bool increment(void *map, const void *key)
@@ -51,14 +103,30 @@ static __always_inline __u32 log2_slot(__u64 value)
 	return slot;
 }
 
-/* Records one observation; atomic, so any number of CPUs may observe at once. */
-static __always_inline void log2_observe(struct log2_histogram *histogram, __u64 value)
+/* Counts one observation in its bucket; atomic, so any number of CPUs may observe at once. */
+static __always_inline void log2_count(struct log2_histogram *histogram, __u64 value)
 {
 	__u32 slot = log2_slot(value);
 
 	if (slot < LOG2_SLOTS)
 		__sync_fetch_and_add(&histogram->slots[slot], 1);
+}
+
+/* Records one observation that is a count of events: the sum cannot reach 2^64 (see add_to). */
+static __always_inline void log2_observe(struct log2_histogram *histogram, __u64 value)
+{
+	log2_count(histogram, value);
 	__sync_fetch_and_add(&histogram->sum, value);
+}
+
+/*
+ * Records one observation that a caller chose (a size): the sum saturates
+ * (saturating_add). Returns the part of value the sum could not add.
+ */
+static __always_inline __u64 log2_observe_saturating(struct log2_histogram *histogram, __u64 value)
+{
+	log2_count(histogram, value);
+	return saturating_add(&histogram->sum, value);
 }
 
 #endif /* MEMFD_EXPORTER_MAPS_BPF_H */

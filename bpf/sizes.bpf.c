@@ -41,13 +41,24 @@ struct {
 	__type(value, struct log2_histogram);
 } requested_sizes SEC(".maps");
 
-/* Bytes recorded in requested_sizes whose comm did not fit in requested_bytes_by_comm. */
+/*
+ * Requested bytes not in requested_bytes_by_comm: their comm did not fit in
+ * the full map, or its sum had reached U64_MAX. Saturates too.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } unrecorded_bytes SEC(".maps");
+
+/* Requested bytes that requested_sizes' sum (this CPU's) could not add: it had reached U64_MAX. Saturates too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unsummed_bytes SEC(".maps");
 
 /*
  * Whether fd of the current task is a memfd. A memfd is a pseudo file: its
@@ -90,18 +101,28 @@ static __always_inline void record(__u64 fd, __u64 size)
 	struct log2_histogram *histogram;
 	struct comm_key comm = {};
 	__u32 zero = 0;
-	__u64 *unrecorded;
+	__u64 *unrecorded, *unsummed, lost;
 
 	if (!is_memfd(fd))
 		return;
 	histogram = bpf_map_lookup_elem(&requested_sizes, &zero);
 	unrecorded = bpf_map_lookup_elem(&unrecorded_bytes, &zero);
-	if (!histogram || !unrecorded) /* cannot happen: a per-CPU array always has index 0 */
+	unsummed = bpf_map_lookup_elem(&unsummed_bytes, &zero);
+	if (!histogram || !unrecorded || !unsummed) /* cannot happen: a per-CPU array always has index 0 */
 		return;
-	log2_observe(histogram, size);
+	/*
+	 * One call may request up to 2^63 - 1 bytes, so every byte sum here
+	 * saturates rather than wrap; what a sum cannot hold goes to the
+	 * counter of what it missed. Once that one is saturated as well, the
+	 * excess is dropped: the counters stop there, they never go backwards.
+	 */
+	lost = log2_observe_saturating(histogram, size);
+	if (lost)
+		saturating_add(unsummed, lost);
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	if (!add_to(&requested_bytes_by_comm, &comm, size))
-		__sync_fetch_and_add(unrecorded, size);
+	lost = saturating_add_to(&requested_bytes_by_comm, &comm, size);
+	if (lost)
+		saturating_add(unrecorded, lost);
 }
 
 /* The caller's saved user registers: the syscall's arguments, still there at exit. */

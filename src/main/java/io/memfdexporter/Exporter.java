@@ -133,7 +133,7 @@ public final class Exporter implements AutoCloseable {
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (config.live()) {
                 live = LiveMemfdMonitor.start(new LiveMemfdScanner(config.liveMaxFds()), config.liveInterval());
-                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live)));
+                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, maxCommSeries)));
                 LOG.info(() -> "live memfd scans every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
                         + config.liveMaxFds() + " fds each");
             }

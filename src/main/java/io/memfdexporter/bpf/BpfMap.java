@@ -120,12 +120,12 @@ public final class BpfMap {
         return lookupPerCpu(indexKey(index));
     }
 
-    /** The sum over all CPUs of a per-CPU array's {@code __u64} value at an index. */
+    /** The sum over all CPUs of a per-CPU array's {@code __u64} value at an index, as a u64 saturating at 2^64 - 1. */
     public long sumPerCpu(int index) {
         ByteBuffer perCpu = lookupPerCpu(index);
         long sum = 0;
         for (int offset = 0; offset < perCpu.limit(); offset += paddedValueSize()) {
-            sum += perCpu.getLong(offset);
+            sum = U64.add(sum, perCpu.getLong(offset));
         }
         return sum;
     }

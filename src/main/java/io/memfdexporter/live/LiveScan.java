@@ -2,6 +2,7 @@ package io.memfdexporter.live;
 
 import java.util.Map;
 
+import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.CommKey;
 
 /**
@@ -23,11 +24,14 @@ public record LiveScan(Map<CommKey, Usage> byComm, int processes, long fds, Map<
         skippedProcesses = Map.copyOf(skippedProcesses);
     }
 
-    /** What one comm holds. */
+    /**
+     * What one comm holds, as u64s: sums saturate at 2^64 - 1, since one memfd's
+     * apparent size alone may be 2^63 - 1 (see {@link U64}).
+     */
     public record Usage(long files, long allocatedBytes, long apparentBytes) {
         public Usage plus(Usage other) {
-            return new Usage(files + other.files, allocatedBytes + other.allocatedBytes,
-                    apparentBytes + other.apparentBytes);
+            return new Usage(U64.add(files, other.files), U64.add(allocatedBytes, other.allocatedBytes),
+                    U64.add(apparentBytes, other.apparentBytes));
         }
     }
 

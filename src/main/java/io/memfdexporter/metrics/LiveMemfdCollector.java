@@ -1,9 +1,12 @@
 package io.memfdexporter.metrics;
 
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.ToLongFunction;
 
+import io.memfdexporter.bpf.U64;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveScan;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -17,13 +20,26 @@ import io.prometheus.metrics.model.snapshots.Unit;
 /**
  * Exposes the last completed live memfd scan. A scrape never scans: it turns
  * the monitor's immutable result into snapshots, so a comm that held memfds at
- * the previous scan and holds none now has no series.
+ * the previous scan and holds none now has no series. The series are bounded
+ * like the counters' but ranked afresh at every scan: these are gauges, so a
+ * comm moving into or out of {@value TopComms#OTHER} moves no history.
  */
 public final class LiveMemfdCollector implements MultiCollector {
-    private final LiveMemfdMonitor monitor;
+    /* Most allocated bytes first, then apparent bytes, files, label. */
+    private static final Comparator<Map.Entry<String, LiveScan.Usage>> RANK = Comparator
+            .<Map.Entry<String, LiveScan.Usage>, Long>comparing(entry -> entry.getValue().allocatedBytes(), Long::compareUnsigned)
+            .thenComparing(entry -> entry.getValue().apparentBytes(), Long::compareUnsigned)
+            .thenComparing(entry -> entry.getValue().files(), Long::compareUnsigned)
+            .reversed()
+            .thenComparing(Map.Entry::getKey);
 
-    public LiveMemfdCollector(LiveMemfdMonitor monitor) {
+    private final LiveMemfdMonitor monitor;
+    private final int maxCommSeries;
+
+    /** @param maxCommSeries comm series per family; the comms holding less are summed as {@value TopComms#OTHER} */
+    public LiveMemfdCollector(LiveMemfdMonitor monitor, int maxCommSeries) {
         this.monitor = monitor;
+        this.maxCommSeries = maxCommSeries;
     }
 
     @Override
@@ -36,9 +52,10 @@ public final class LiveMemfdCollector implements MultiCollector {
         return snapshots.build();
     }
 
-    private static void addScan(MetricSnapshots.Builder snapshots, LiveScan scan) {
-        Map<String, LiveScan.Usage> byLabel = new HashMap<>();
-        scan.byComm().forEach((comm, usage) -> byLabel.merge(CommLabel.of(comm), usage, LiveScan.Usage::plus));
+    private void addScan(MetricSnapshots.Builder snapshots, LiveScan scan) {
+        Map<String, LiveScan.Usage> all = new HashMap<>();
+        scan.byComm().forEach((comm, usage) -> all.merge(CommLabel.of(comm), usage, LiveScan.Usage::plus));
+        Map<String, LiveScan.Usage> byLabel = bounded(all, snapshots);
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_ALLOCATED, byLabel, LiveScan.Usage::allocatedBytes).unit(Unit.BYTES).build());
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_APPARENT, byLabel, LiveScan.Usage::apparentBytes).unit(Unit.BYTES).build());
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_FILES, byLabel, LiveScan.Usage::files).build());
@@ -56,11 +73,37 @@ public final class LiveMemfdCollector implements MultiCollector {
         snapshots.metricSnapshot(skipped.build());
     }
 
+    /* The maxCommSeries largest labels and the rest summed as OTHER; adds how many labels that rest is. */
+    private Map<String, LiveScan.Usage> bounded(Map<String, LiveScan.Usage> byLabel, MetricSnapshots.Builder snapshots) {
+        LiveScan.Usage rest = byLabel.remove(TopComms.OTHER); // a comm named "(other)" is summed with the rest
+        int folded = rest == null ? 0 : 1;
+        Map<String, LiveScan.Usage> series = new HashMap<>();
+        for (Map.Entry<String, LiveScan.Usage> entry : TopComms.best(byLabel.entrySet(), maxCommSeries, RANK)) {
+            series.put(entry.getKey(), entry.getValue());
+        }
+        for (Map.Entry<String, LiveScan.Usage> entry : byLabel.entrySet()) {
+            if (!series.containsKey(entry.getKey())) {
+                rest = rest == null ? entry.getValue() : rest.plus(entry.getValue());
+                folded++;
+            }
+        }
+        if (rest != null) {
+            series.put(TopComms.OTHER, rest);
+        }
+        GaugeSnapshot.Builder foldedComms = MetricFamily.FOLDED_COMMS.gauge();
+        for (MetricFamily family : List.of(MetricFamily.LIVE_ALLOCATED, MetricFamily.LIVE_APPARENT, MetricFamily.LIVE_FILES)) {
+            foldedComms.dataPoint(GaugeDataPointSnapshot.builder().labels(Labels.of("family", family.exposedName()))
+                    .value(folded).build());
+        }
+        snapshots.metricSnapshot(foldedComms.build());
+        return series;
+    }
+
     private static GaugeSnapshot.Builder byComm(MetricFamily family, Map<String, LiveScan.Usage> byLabel,
                                                 ToLongFunction<LiveScan.Usage> value) {
         GaugeSnapshot.Builder gauge = family.gauge();
         byLabel.forEach((comm, usage) -> gauge.dataPoint(GaugeDataPointSnapshot.builder()
-                .labels(Labels.of("comm", comm)).value(value.applyAsLong(usage)).build()));
+                .labels(Labels.of("comm", comm)).value(U64.toDouble(value.applyAsLong(usage))).build()));
         return gauge;
     }
 

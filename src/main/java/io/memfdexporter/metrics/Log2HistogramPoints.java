@@ -3,6 +3,7 @@ package io.memfdexporter.metrics;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.Log2Histogram;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot;
@@ -52,7 +53,7 @@ public final class Log2HistogramPoints {
                 .nativeZeroCount(histogram.slot(0))
                 .nativeZeroThreshold(0)
                 .nativeBucketsForPositiveValues(nativeBuckets.build())
-                .sum(histogram.sum())
+                .sum(U64.toDouble(histogram.sum()))
                 .build();
     }
 }

@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
+import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdCounts;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -31,7 +32,7 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
         snapshots.metricSnapshot(countsByComm(MetricFamily.CALLS, read.callsByComm()).build());
 
         Map<String, Long> flags = new HashMap<>();
-        read.callsByFlags().forEach((key, count) -> flags.merge(FlagNames.label(key), count, Long::sum));
+        read.callsByFlags().forEach((key, count) -> flags.merge(FlagNames.label(key), count, U64::add));
         CounterSnapshot.Builder byFlags = MetricFamily.CALLS_BY_FLAGS.counter();
         flags.forEach((label, count) -> byFlags.dataPoint(point(count, "flags", label)));
         snapshots.metricSnapshot(byFlags.build());
@@ -40,7 +41,7 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
 
         Map<Long, String> cgroupPaths = cgroups.pathsOf(read.callsByCgroup().keySet());
         Map<String, Long> byCgroup = new HashMap<>();
-        read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, Long::sum));
+        read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, U64::add));
         CounterSnapshot.Builder cgroupCalls = MetricFamily.CALLS_BY_CGROUP.counter();
         byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(point(count, "cgroup", path)));
         snapshots.metricSnapshot(cgroupCalls.build());

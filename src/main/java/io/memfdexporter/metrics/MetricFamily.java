@@ -17,8 +17,8 @@ import java.util.stream.Stream;
  */
 public enum MetricFamily {
     CALLS("memfd_create_calls", Type.COUNTER,
-            "memfd_create(2) calls by the calling thread's command name (comm); beyond --collector.max-comms comms,"
-                    + " the smallest are summed as comm=\"(other)\".", "comm"),
+            "memfd_create(2) calls by the calling thread's command name (comm); once --collector.max-comms comms have"
+                    + " a series, comms seen later are summed as comm=\"(other)\" (see the README).", "comm"),
     CALLS_BY_FLAGS("memfd_create_calls_by_flags", Type.COUNTER,
             "memfd_create(2) calls by flags argument: MFD_* names joined by |, 'none' for 0, 'invalid' for any undefined bit.",
             "flags"),
@@ -51,10 +51,14 @@ public enum MetricFamily {
                     + " in power-of-two buckets (native histogram schema 0)."),
     REQUESTED_BYTES("memfd_requested_bytes", Type.COUNTER,
             "Sum of the sizes that successful ftruncate(2) and fallocate(2) calls on memfds requested, by comm;"
-                    + " requests, not memory in use.", "comm"),
+                    + " requests, not memory in use. Stops at 2^64-1 (1.8446744073709552e+19) instead of wrapping;"
+                    + " comms are bounded as in memfd_create_calls_total.", "comm"),
     REQUESTED_UNRECORDED_BYTES("memfd_requested_unrecorded_bytes", Type.COUNTER,
-            "Requested bytes not recorded per comm because the map requested_bytes_by_comm was full; they are still"
-                    + " in memfd_requested_size_bytes_sum."),
+            "Requested bytes in no memfd_requested_bytes_total series: the map requested_bytes_by_comm was full, or the"
+                    + " comm's sum had reached 2^64-1. Stops at 2^64-1 too."),
+    REQUESTED_UNSUMMED_BYTES("memfd_requested_size_unsummed_bytes", Type.COUNTER,
+            "Requested bytes that memfd_requested_size_bytes_sum could not add: the kernel keeps that sum per CPU and"
+                    + " each part stops at 2^64-1 instead of wrapping (one call may request 2^63-1 bytes). Stops at 2^64-1 too."),
     SECRET_CALLS("memfd_secret_calls", Type.COUNTER,
             "memfd_secret(2) calls, successful or not, by comm. Absent on kernels without CONFIG_SECRETMEM.", "comm"),
     SECRET_FAILURES("memfd_secret_failures", Type.COUNTER,
@@ -63,6 +67,9 @@ public enum MetricFamily {
     SECRET_UNRECORDED("memfd_secret_unrecorded", Type.COUNTER,
             "memfd_secret(2) calls (map secret_calls_by_comm) or failures (map secret_failures_by_comm) not recorded"
                     + " per key because the map was full.", "map"),
+    FOLDED_COMMS("memfd_exporter_folded_comms", Type.GAUGE,
+            "Comm labels summed into comm=\"(other)\" in each per-comm family (label family: the family's exposed"
+                    + " name) at this scrape; for memfd_live_*, at the last live scan.", "family"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
             "Entries in each BPF hash map at the last scrape.", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
@@ -83,7 +90,9 @@ public enum MetricFamily {
             "version", "libbpf_version", "java_version"),
     LIVE_ALLOCATED("memfd_live_allocated_bytes", Type.GAUGE,
             "Memory allocated (st_blocks x 512: pages in RAM or swap) to the memfds alive at the last live scan, held by"
-                    + " an fd or only mapped; each memfd counted once, under the comm of the lowest pid holding it.",
+                    + " an fd or only mapped; each memfd counted once, under the comm of the lowest pid holding it. The"
+                    + " --collector.max-comms comms with the most allocated bytes have a series, the rest are summed as"
+                    + " comm=\"(other)\".",
             "comm"),
     LIVE_APPARENT("memfd_live_apparent_bytes", Type.GAUGE,
             "Apparent size (st_size) of the same memfds; above memfd_live_allocated_bytes when they are sparse.",

@@ -1,12 +1,12 @@
 package io.memfdexporter.metrics;
 
-import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 import io.memfdexporter.bpf.Errnos;
+import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.FailureKey;
 import io.memfdexporter.probe.MapFill;
@@ -28,10 +28,12 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
     private final Supplier<T> counts;
     private final int maxCommSeries;
+    /* Which comms have a series, per comm family: decided once per comm for the exporter's lifetime (TopComms). */
+    private final Map<MetricFamily, TopComms> commSeries = new ConcurrentHashMap<>();
 
     /**
      * @param counts        reads the maps; called once per scrape, on a worker thread
-     * @param maxCommSeries comm series per family; the rest are summed as {@value TopComms#OTHER}
+     * @param maxCommSeries comm series per family; comms beyond are summed as {@value TopComms#OTHER}
      */
     ProbeCollector(Supplier<T> counts, int maxCommSeries) {
         this.counts = counts;
@@ -44,6 +46,10 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
         T read = counts.get();
         addCounts(snapshots, read);
         addFill(snapshots, read);
+        GaugeSnapshot.Builder folded = MetricFamily.FOLDED_COMMS.gauge();
+        commSeries.forEach((family, series) -> folded.dataPoint(GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("family", family.exposedName())).value(series.lastFolded()).build()));
+        snapshots.metricSnapshot(folded.build());
         return snapshots.build();
     }
 
@@ -63,11 +69,11 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
 
     /**
      * A counter family labelled by comm: comms with the same label are summed,
-     * and beyond the largest {@code maxCommSeries} comms into {@value TopComms#OTHER}.
+     * and those without a series of their own (see {@link TopComms}) into {@value TopComms#OTHER}.
      */
     CounterSnapshot.Builder countsByComm(MetricFamily family, Map<CommKey, Long> counts) {
         CounterSnapshot.Builder counter = family.counter();
-        TopComms.countsByLabel(counts, maxCommSeries).forEach((comm, count) -> counter.dataPoint(point(count, "comm", comm)));
+        commSeries(family).fold(counts).forEach((comm, count) -> counter.dataPoint(point(count, "comm", comm)));
         return counter;
     }
 
@@ -78,30 +84,27 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
 
     /**
      * A counter family labelled by comm and one more label: keys with the same
-     * labels are summed, comms bounded as in {@link #countsByComm} (by their total over the other label).
+     * labels are summed, comms bounded as in {@link #countsByComm} (ranked by their total over the other label).
      */
     <K> CounterSnapshot.Builder countsByCommAnd(MetricFamily family, Map<K, Long> counts, Function<K, String> comm,
                                                 String labelName, Function<K, String> labelValue) {
-        Map<String, Long> byComm = new HashMap<>();
-        counts.forEach((key, count) -> byComm.merge(comm.apply(key), count, Long::sum));
-        Set<String> shown = TopComms.top(byComm, maxCommSeries);
-        Map<Labels, Long> byLabels = new HashMap<>();
-        counts.forEach((key, count) -> {
-            String commLabel = comm.apply(key);
-            byLabels.merge(Labels.of("comm", shown.contains(commLabel) ? commLabel : TopComms.OTHER,
-                    labelName, labelValue.apply(key)), count, Long::sum);
-        });
         CounterSnapshot.Builder counter = family.counter();
-        byLabels.forEach((labels, count) -> counter.dataPoint(
-                CounterDataPointSnapshot.builder().labels(labels).value(count).build()));
+        commSeries(family).foldRows(counts, comm, labelValue).forEach((row, count) -> counter.dataPoint(
+                CounterDataPointSnapshot.builder().labels(Labels.of("comm", row.comm(), labelName, row.other()))
+                        .value(U64.toDouble(count)).build()));
         return counter;
     }
 
+    private TopComms commSeries(MetricFamily family) {
+        return commSeries.computeIfAbsent(family, unused -> new TopComms(maxCommSeries));
+    }
+
+    /** A counter point of a u64 kernel count. */
     static CounterDataPointSnapshot point(long value) {
-        return CounterDataPointSnapshot.builder().value(value).build();
+        return CounterDataPointSnapshot.builder().value(U64.toDouble(value)).build();
     }
 
     static CounterDataPointSnapshot point(long value, String labelName, String labelValue) {
-        return CounterDataPointSnapshot.builder().labels(Labels.of(labelName, labelValue)).value(value).build();
+        return CounterDataPointSnapshot.builder().labels(Labels.of(labelName, labelValue)).value(U64.toDouble(value)).build();
     }
 }

@@ -27,5 +27,7 @@ public final class SizesCollector extends ProbeCollector<SizesCounts> {
         snapshots.metricSnapshot(countsByComm(MetricFamily.REQUESTED_BYTES, read.bytesByComm()).unit(Unit.BYTES).build());
         snapshots.metricSnapshot(MetricFamily.REQUESTED_UNRECORDED_BYTES.counter().unit(Unit.BYTES)
                 .dataPoint(point(read.unrecordedBytes())).build());
+        snapshots.metricSnapshot(MetricFamily.REQUESTED_UNSUMMED_BYTES.counter().unit(Unit.BYTES)
+                .dataPoint(point(read.unsummedBytes())).build());
     }
 }

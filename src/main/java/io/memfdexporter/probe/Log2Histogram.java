@@ -5,7 +5,8 @@ import java.util.Arrays;
 
 /**
  * bpf/memfd.h {@code struct log2_histogram}: {@code slots[0]} counts zeros,
- * {@code slots[i]} values in (2^(i-2), 2^(i-1)]; {@code sum} of all values.
+ * {@code slots[i]} values in (2^(i-2), 2^(i-1)]; {@code sum} of all values, a
+ * u64 (see {@link io.memfdexporter.bpf.U64}) that saturates at 2^64 - 1.
  */
 public record Log2Histogram(long[] slots, long sum) {
     public static final int SLOTS = 66;

@@ -2,7 +2,9 @@ package io.memfdexporter.probe;
 
 import java.nio.ByteBuffer;
 
-/** Per-CPU copies of a struct of u64 counters (bpf/memfd.h's totals, histograms), summed. */
+import io.memfdexporter.bpf.U64;
+
+/** Per-CPU copies of a struct of u64 counters (bpf/memfd.h's totals, histograms), summed as u64s, saturating. */
 final class PerCpuCounters {
     private PerCpuCounters() {
     }
@@ -12,7 +14,7 @@ final class PerCpuCounters {
         long[] sums = new long[fields];
         for (int offset = 0; offset + fields * Long.BYTES <= perCpu.limit(); offset += stride) {
             for (int field = 0; field < fields; field++) {
-                sums[field] += perCpu.getLong(offset + field * Long.BYTES);
+                sums[field] = U64.add(sums[field], perCpu.getLong(offset + field * Long.BYTES));
             }
         }
         return sums;

@@ -5,12 +5,15 @@ import java.util.Map;
 
 /**
  * What bpf/sizes.bpf.c's maps held at one read: the histogram of requested
- * sizes, the bytes per comm, and the bytes whose comm the full map could not
- * hold, so that {@code sum(bytesByComm) + unrecordedBytes == sizes.sum()}
- * when no call happened during the read.
+ * sizes, the bytes per comm, the bytes not in any comm's sum (the full map
+ * could not hold their comm, or the comm's sum was saturated), and the bytes
+ * the histogram's sum could not add (saturated), so that
+ * {@code sum(bytesByComm) + unrecordedBytes == sizes.sum() + unsummedBytes}
+ * when no call happened during the read and nothing reached 2^64 - 1. All are
+ * u64s (see {@link io.memfdexporter.bpf.U64}).
  */
 public record SizesCounts(Log2Histogram sizes, Map<CommKey, Long> bytesByComm, long unrecordedBytes,
-                          List<MapFill> fill) implements ProbeCounts {
+                          long unsummedBytes, List<MapFill> fill) implements ProbeCounts {
     public SizesCounts {
         bytesByComm = Map.copyOf(bytesByComm);
         fill = List.copyOf(fill);

@@ -26,6 +26,7 @@ public final class SizesProbe implements Probe {
     private final BpfMap bytesByComm;
     private final BpfMap sizes;
     private final BpfMap unrecordedBytes;
+    private final BpfMap unsummedBytes;
 
     private SizesProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
@@ -33,6 +34,7 @@ public final class SizesProbe implements Probe {
         this.bytesByComm = object.map("requested_bytes_by_comm");
         this.sizes = object.map("requested_sizes");
         this.unrecordedBytes = object.map("unrecorded_bytes");
+        this.unsummedBytes = object.map("unsummed_bytes");
     }
 
     /**
@@ -69,7 +71,7 @@ public final class SizesProbe implements Probe {
         Map<CommKey, Long> bytes = new HashMap<>();
         int commEntries = bytesByComm.forEach((key, value) -> bytes.put(CommKey.read(key), value.getLong()));
         Log2Histogram histogram = Log2Histogram.sumPerCpu(sizes.lookupPerCpu(0), sizes.paddedValueSize());
-        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0),
+        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0),
                 List.of(new MapFill(bytesByComm.name(), commEntries, bytesByComm.maxEntries())));
     }
 

@@ -34,7 +34,7 @@ class LiveMemfdMonitorTest {
     void firstScanRunsAtStartAndScrapesExposeItWithoutScanningAgain() throws Exception {
         try (PythonChild child = PythonChild.start(HOLDS_3_MIB);
              LiveMemfdMonitor monitor = LiveMemfdMonitor.start(new LiveMemfdScanner(Long.MAX_VALUE), Duration.ofHours(1))) {
-            LiveMemfdCollector collector = new LiveMemfdCollector(monitor);
+            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, 200);
             awaitFirstScan(monitor);
 
             List<String> first = scrape(collector);

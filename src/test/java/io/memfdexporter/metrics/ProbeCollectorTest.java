@@ -30,7 +30,7 @@ class ProbeCollectorTest {
     void probesShareTheMapAndReadFamiliesAndFailAlone() throws Exception {
         long[] slots = new long[Log2Histogram.SLOTS];
         slots[Log2Histogram.slotOf(12288)] = 1;
-        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), Map.of(SH, 12288L), 0,
+        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), Map.of(SH, 12288L), 0, 0,
                 List.of(new MapFill("requested_bytes_by_comm", 1, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(
