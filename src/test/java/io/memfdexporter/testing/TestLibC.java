@@ -53,6 +53,17 @@ public interface TestLibC {
     @SaveError
     long syscall(long number, long arg);
 
+    /** Restricts a thread (0: the calling one) to the CPUs set in mask (a cpu_set_t). */
+    @SaveError
+    int sched_setaffinity(int tid, long maskSize, byte[] mask);
+
+    /** Keeps the calling thread on one CPU: per-CPU kernel counters then see all its calls in one place. */
+    static void pinToCpu(int cpu) {
+        byte[] mask = new byte[128]; // sizeof(cpu_set_t)
+        mask[cpu / 8] = (byte) (1 << (cpu % 8));
+        check(INSTANCE.sched_setaffinity(0, mask.length, mask), "sched_setaffinity");
+    }
+
     static int lastErrno() {
         return Runtime.getRuntime(INSTANCE).getLastError();
     }
