@@ -88,8 +88,10 @@ public final class Main implements Callable<Integer> {
     private boolean unpin;
 
     @Option(names = "--collector.max-comms", paramLabel = "N", defaultValue = "" + Exporter.Config.DEFAULT_MAX_COMM_SERIES,
-            description = "Most comm series exported per family; the comms with the smallest counts beyond it are summed"
-                    + " into comm=\"(other)\", so random process names cannot explode Prometheus (default: ${DEFAULT-VALUE}).")
+            description = "Most comm series exported per family, so random process names cannot explode Prometheus. A comm"
+                    + " keeps its series for the exporter's lifetime; comms first seen once N have one are summed into"
+                    + " comm=\"(other)\" for good, so no counter moves between series (the first scrape gives the N"
+                    + " largest their series). The memfd_live_* gauges show the N holding most (default: ${DEFAULT-VALUE}).")
     private int maxCommSeries;
 
     @Option(names = "--no-collector.live",
