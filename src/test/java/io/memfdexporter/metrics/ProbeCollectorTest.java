@@ -64,6 +64,28 @@ class ProbeCollectorTest {
         assertEquals(1, text.value("memfd_exporter_bpf_map_entries", "map", "secret_failures_by_comm"));
     }
 
+    /** Kernel values past 2^63 are u64s, not negative longs: client_java would refuse a negative counter. */
+    @Test
+    void valuesPast2To63AreExposedAsUnsigned() throws Exception {
+        long[] slots = new long[Log2Histogram.SLOTS];
+        slots[Log2Histogram.slotOf(Long.MAX_VALUE)] = 2;
+        CommKey other = new CommKey("other".getBytes(StandardCharsets.US_ASCII));
+        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, -2L), Map.of(SH, -1L, other, Long.MIN_VALUE),
+                Long.MIN_VALUE, 5, List.of(new MapFill("requested_bytes_by_comm", 2, 8)));
+        PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(new CollectorSet(List.of(new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, 1))),
+                new BuildInfo("1", "1.1", "17")));
+
+        Exposition text = scrape(registry);
+        assertEquals(1, text.value("memfd_exporter_collector_success", "collector", "sizes"));
+        assertEquals(1.8446744073709552E19, text.value("memfd_requested_bytes_total", "comm", "sh"));
+        assertEquals(9.223372036854775808E18, text.value("memfd_requested_bytes_total", "comm", "(other)"));
+        assertEquals(1, text.value("memfd_exporter_folded_comms", "family", "memfd_requested_bytes_total"));
+        assertEquals(9.223372036854775808E18, text.value("memfd_requested_unrecorded_bytes_total"));
+        assertEquals(1.8446744073709552E19, text.value("memfd_requested_size_bytes_sum"), "2^64 - 2, nearest double");
+        assertEquals(5, text.value("memfd_requested_size_unsummed_bytes_total"));
+    }
+
     private static Exposition scrape(PrometheusRegistry registry) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrometheusTextFormatWriter.create().write(out, registry.scrape());
