@@ -58,6 +58,16 @@ class LiveMemfdMonitorTest {
                 os.waitpid(pid, 0)
             """;
 
+    /** Three sparse memfds of 2^63 - 1 bytes each: their apparent sizes add up past 2^64. */
+    private static final String HOLDS_THREE_HUGE = """
+            import os, sys
+            fds = [os.memfd_create("huge") for _ in range(3)]
+            for fd in fds:
+                os.ftruncate(fd, (1 << 63) - 1)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
     @BeforeEach
     void requireRoot() throws IOException {
         Privilege.requireRoot();
@@ -81,6 +91,21 @@ class LiveMemfdMonitorTest {
                     .filter(line -> line.startsWith("memfd_exporter_live_skipped_processes{reason=")).count());
             // An hour between scans: both scrapes show the same scan, the one that ran at start.
             assertEquals(timestamp(first), timestamp(second));
+        }
+    }
+
+    /** A comm's sums are u64s that stop at 2^64 - 1: never a wrapped, negative gauge. */
+    @Test
+    void apparentSizesPast2To64SaturateInsteadOfWrapping() throws Exception {
+        try (PythonChild child = PythonChild.start(HOLDS_THREE_HUGE);
+             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(new LiveMemfdScanner(Long.MAX_VALUE), Duration.ofHours(1))) {
+            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, 200);
+            awaitFirstScan(monitor);
+            Exposition text = Exposition.parse(String.join("\n", scrape(collector)));
+
+            assertEquals(3, text.value("memfd_live_files", "comm", child.comm()));
+            assertEquals(1.8446744073709552E19, text.value("memfd_live_apparent_bytes", "comm", child.comm()));
+            assertEquals(0, text.value("memfd_live_allocated_bytes", "comm", child.comm()));
         }
     }
 
