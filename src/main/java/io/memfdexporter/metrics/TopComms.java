@@ -74,7 +74,7 @@ final class TopComms {
             String label = comm.isPrintableAscii() ? shownAscii.get(comm) : CommLabel.of(comm);
             if (label != null && shown.contains(label)) {
                 byLabel.merge(label, count, U64::add);
-            } else if (full() || OTHER.equals(label) || comm.equals(OTHER_COMM)) {
+            } else if (full() || comm.equals(OTHER_COMM)) {
                 folded.comm(label, count); // a comm named "(other)" is summed with the rest, never shown
             } else if (label == null) {
                 newAscii.add(entry);
