@@ -23,8 +23,8 @@ Phases (all by default):
 Performance is never asserted (the host may be shared and noisy); exactness
 is: every count the exporter reports for the load generator's comm must equal
 the calls it made, and wrk must see no error (in the abuse phase, where a 503 or
-a timeout is a result: the exporter must stay alive, keep its counts exact and
-answer some scrapes with 200). Exit status 1 otherwise.
+a timeout is a result: the exporter must stay alive, answer and keep its counts).
+Exit status 1 otherwise.
 """
 import argparse
 import atexit
@@ -506,7 +506,8 @@ class Bench:
         A fresh exporter (so that VmHWM is this cell's): a marked comm's calls, then the default map
         filled, RSS idle, a 1-connection warm-up (the JIT), then `clients` scrapers for the cell's
         seconds with Prometheus's default scrape timeout (10 s). After the load the exporter must be
-        alive, answer, still count the marked comm exactly and have answered some scrapes with 200.
+        alive, answer and report the marked comm's count unchanged. (No 200 within the load is a
+        result: with 40 clients in 2 s on a busy host, every request can still be in flight at the end.)
         """
         a = self.mode["abuse"]
         exporter = self.exporter(name, jar=jar)
@@ -515,6 +516,12 @@ class Bench:
             exporter.first_scrape_seconds()
             marked = run([self.loadgen, "latency", "memfd", str(ABUSE_MARKED_CALLS), "10", ABUSE_COMM])["made"]
             before = exporter.scrape()
+            # Another process on a shared host can fill the map first (a test spraying comms): then
+            # the marked calls are unrecorded, and only "the load changed no count" can be checked.
+            marked_counted = value(before, "memfd_create_calls_total", comm=ABUSE_COMM)
+            if marked_counted != marked:
+                log(f"abuse {name}: {ABUSE_COMM} counted {marked_counted:.0f} of {marked:.0f} calls before the fill: "
+                    f"another process filled calls_by_comm first; exactness through the load not checked")
             capacity = value(before, "memfd_exporter_bpf_map_capacity", map="calls_by_comm")
             run([self.loadgen, "comms", str(int(capacity)), FILL_PREFIX], timeout=1200)
             entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
@@ -532,13 +539,12 @@ class Bench:
                 counted = value(exporter.scrape(), "memfd_create_calls_total", comm=ABUSE_COMM)
             except OSError as e:
                 counted = f"no answer ({e})"
-            self.check(counted == marked, f"{where}: counted {counted} calls of {ABUSE_COMM} after the load, "
-                                          f"made {marked:.0f}")
+            self.check(counted == marked_counted, f"{where}: counted {counted} calls of {ABUSE_COMM} after the "
+                                                  f"load, {marked_counted:.0f} before it (made {marked:.0f})")
             ok = result["statuses"].get(200, 0)
-            self.check(ok > 0, f"{where}: no scrape answered 200 ({result})")
             self.check(sum(result["statuses"].values()) == result["requests"],
                        f"{where}: bench/status.lua counted {result['statuses']} of {result['requests']} responses")
-            return dict(map_entries=entries, requests=result["requests"], ok=ok,
+            return dict(map_entries=entries, exact_checked=marked_counted == marked, requests=result["requests"], ok=ok,
                         unavailable=result["statuses"].get(503, 0), other=result["requests"] - ok -
                         result["statuses"].get(503, 0), statuses=result["statuses"],
                         socket_errors=result["socket_errors"], requests_per_second=result["requests_per_second"],
@@ -644,7 +650,7 @@ def summarize_abuse(samples, names, clients):
     for n in clients:
         for name in names:
             cell = [s for s in samples if s["clients"] == n and s["config"] == name]
-            row = dict(clients=n, config=name, rounds=len(cell))
+            row = dict(clients=n, config=name, rounds=len(cell), exact_checked=sum(s["exact_checked"] for s in cell))
             for key in ("requests", "ok", "unavailable", "other"):
                 row[key] = sum(s[key] for s in cell)
             row["socket_errors"] = sum(sum(s["socket_errors"].values()) for s in cell)
@@ -721,11 +727,13 @@ def markdown(results):
                      f"{a[0]['rounds']} round(s) of {MODES[results['mode']]['abuse']['seconds']} s: counts are "
                      f"totals of the rounds, the rest medians)",
                      ["clients", "exporter", "requests", "200", "503", "other status", "socket errors (timeouts)",
-                      "req/s", "200/s", "p50 ms", "p99 ms", "RSS idle MiB", "RSS peak MiB", "VmHWM MiB"],
+                      "req/s", "200/s", "p50 ms", "p99 ms", "RSS idle MiB", "RSS peak MiB", "VmHWM MiB",
+                      "count checked"],
                      [[r["clients"], r["config"], r["requests"], r["ok"], r["unavailable"], r["other"],
                        f"{r['socket_errors']} ({r['timeouts']})", f"{r['requests_per_second']:.0f}",
                        f"{r['ok_per_second']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                       f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}"] for r in a])
+                       f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}",
+                       f"{r['exact_checked']}/{r['rounds']}"] for r in a])
     if results.get("jmh"):
         out += table("JMH: batch vs per-key map reads (ms per operation, medians of rounds)",
                      ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch"],
