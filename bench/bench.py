@@ -44,7 +44,7 @@ MODES = {
     "quick": dict(rounds=2, memfd_calls=100_000, getpid_calls=500_000, chunks=50, stats_calls=20_000,
                   throughput_calls=50_000, scaling=[2], wrk_seconds=3, wrk_keys=[10_000], wrk_connections=[2],
                   footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
-                  abuse=dict(rounds=1, clients=[1, 40], seconds=2, settle_seconds=0, warmup_seconds=0),
+                  abuse=dict(rounds=1, clients=[1, 40], seconds=3, settle_seconds=0, warmup_seconds=0),
                   jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
                   foreign_wait=0),
     # full: the numbers of BENCHMARKS.md.
@@ -548,7 +548,10 @@ class Bench:
                         unavailable=result["statuses"].get(503, 0), other=result["requests"] - ok -
                         result["statuses"].get(503, 0), statuses=result["statuses"],
                         socket_errors=result["socket_errors"], requests_per_second=result["requests_per_second"],
-                        ok_per_second=ok / result["seconds"], p50_ms=result["p50_ms"], p99_ms=result["p99_ms"],
+                        ok_per_second=ok / result["seconds"],
+                        # wrk prints percentiles of 0 when no response completed: none to report
+                        p50_ms=result["p50_ms"] if result["requests"] else float("nan"),
+                        p99_ms=result["p99_ms"] if result["requests"] else float("nan"),
                         rss_idle_mib=idle / 1024, rss_peak_mib=peak.mib(), hwm_mib=exporter.rss_kib("VmHWM") / 1024)
         finally:
             exporter.stop()
@@ -657,7 +660,7 @@ def summarize_abuse(samples, names, clients):
             row["timeouts"] = sum(s["socket_errors"]["timeout"] for s in cell)
             for key in ("requests_per_second", "ok_per_second", "p50_ms", "p99_ms", "rss_idle_mib", "rss_peak_mib",
                         "hwm_mib"):
-                row[key] = median([s[key] for s in cell])
+                row[key] = median([s[key] for s in cell if s[key] == s[key]])  # nan: no response in a round
             rows.append(row)
     return rows
 
@@ -731,7 +734,7 @@ def markdown(results):
                       "count checked"],
                      [[r["clients"], r["config"], r["requests"], r["ok"], r["unavailable"], r["other"],
                        f"{r['socket_errors']} ({r['timeouts']})", f"{r['requests_per_second']:.0f}",
-                       f"{r['ok_per_second']:.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
+                       f"{r['ok_per_second']:.0f}", *(f"{r[k]:.1f}" if r[k] == r[k] else "–" for k in ("p50_ms", "p99_ms")),
                        f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}",
                        f"{r['exact_checked']}/{r['rounds']}"] for r in a])
     if results.get("jmh"):
