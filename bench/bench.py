@@ -37,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 MODES = {
@@ -63,6 +64,7 @@ TPUT_COMM = "mfdtput"    # ... in the throughput runs
 FILL_PREFIX = "bc"       # ... renaming itself to fill the per-comm map
 ABUSE_COMM = "mfdabuse"  # ... before the fill in the abuse phase: its count must survive the load
 ABUSE_MARKED_CALLS = 1000
+DEFAULT_MAX_COMMS = 10240  # the exporter's default --bpf.max-comms: the map the abuse phase fills
 STATUS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "status.lua")
 
 children = []  # every process we start, reaped at exit
@@ -523,9 +525,9 @@ class Bench:
                 log(f"abuse {name}: {ABUSE_COMM} counted {marked_counted:.0f} of {marked:.0f} calls before the fill: "
                     f"another process filled calls_by_comm first; exactness through the load not checked")
             capacity = value(before, "memfd_exporter_bpf_map_capacity", map="calls_by_comm")
-            run([self.loadgen, "comms", str(int(capacity)), FILL_PREFIX], timeout=1200)
+            run([self.loadgen, "comms", str(DEFAULT_MAX_COMMS), FILL_PREFIX], timeout=1200)
             entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
-            self.check(capacity == 10240 and entries == capacity,
+            self.check(capacity == DEFAULT_MAX_COMMS and entries == capacity,
                        f"abuse {name}: calls_by_comm holds {entries:.0f} of {capacity:.0f}, not a full default map")
             time.sleep(a["settle_seconds"])
             idle = exporter.rss_kib()
@@ -536,7 +538,7 @@ class Bench:
             where = f"abuse {name}, {clients} clients"
             self.check(exporter.process.poll() is None, f"{where}: the exporter died ({exporter.process.poll()})")
             try:
-                counted = value(exporter.scrape(), "memfd_create_calls_total", comm=ABUSE_COMM)
+                counted = value(scrape_after_load(exporter), "memfd_create_calls_total", comm=ABUSE_COMM)
             except OSError as e:
                 counted = f"no answer ({e})"
             self.check(counted == marked_counted, f"{where}: counted {counted} calls of {ABUSE_COMM} after the "
@@ -579,6 +581,18 @@ class Bench:
             rows.append(dict(benchmark=bench, keys=keys, batch_ms=median(batch), per_key_ms=median(per_key),
                              speedup=median([p / b for p, b in zip(per_key, batch)])))
         self.results["jmh"] = rows
+
+
+def scrape_after_load(exporter, seconds=10):
+    """A scrape, retried for a while on 503: requests of a load that just ended may still hold the exporter."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return exporter.scrape()
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def wrk(exporter, seconds, connections, timeout_s=5, script=None):
