@@ -15,11 +15,16 @@ Phases (all by default):
               machine makes them (1..N processes)
   scrape      /metrics latency under wrk with 10k+ comms in the map
   footprint   RSS and time to first scrape, per JVM flag set
+  abuse       1..200 concurrent scrapers on a full default map (10,240 comms): latency,
+              responses by status, RSS; the exporter (/ --baseline-jar), a fresh one per
+              (config, clients) cell, configs interleaved
   jmh         batch vs per-key map reads (ScrapeBenchmark)
 
 Performance is never asserted (the host may be shared and noisy); exactness
 is: every count the exporter reports for the load generator's comm must equal
-the calls it made, and wrk must see no error. Exit status 1 otherwise.
+the calls it made, and wrk must see no error (in the abuse phase, where a 503 or
+a timeout is a result: the exporter must stay alive, answer and keep its counts).
+Exit status 1 otherwise.
 """
 import argparse
 import atexit
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 MODES = {
@@ -39,6 +45,7 @@ MODES = {
     "quick": dict(rounds=2, memfd_calls=100_000, getpid_calls=500_000, chunks=50, stats_calls=20_000,
                   throughput_calls=50_000, scaling=[2], wrk_seconds=3, wrk_keys=[10_000], wrk_connections=[2],
                   footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
+                  abuse=dict(rounds=1, clients=[1, 40], seconds=3, settle_seconds=0, warmup_seconds=0),
                   jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
                   foreign_wait=0),
     # full: the numbers of BENCHMARKS.md.
@@ -46,14 +53,19 @@ MODES = {
                  throughput_calls=200_000, scaling=[1, 2, 4], wrk_seconds=10, wrk_keys=[100, 10_000, 100_000],
                  wrk_connections=[1, 2],
                  footprint_rounds=3, footprint_variants="all", footprint_load_seconds=5,
+                 abuse=dict(rounds=3, clients=[1, 2, 40, 200], seconds=10, settle_seconds=3, warmup_seconds=2),
                  jmh=dict(keys="100,1000,10000,100000", benchmarks="read|scrape", warmups=2, iterations=3, rounds=3),
                  foreign_wait=10),
 }
-PHASES = ["probe", "throughput", "scrape", "footprint", "jmh"]
+PHASES = ["probe", "throughput", "scrape", "footprint", "abuse", "jmh"]
 BPFTRACE_PROGRAM = "tracepoint:syscalls:sys_enter_memfd_create { @[comm, args->flags] = count(); }"
 LAT_COMM = "mfdlat"      # the load generator's comm in the latency loops
 TPUT_COMM = "mfdtput"    # ... in the throughput runs
 FILL_PREFIX = "bc"       # ... renaming itself to fill the per-comm map
+ABUSE_COMM = "mfdabuse"  # ... before the fill in the abuse phase: its count must survive the load
+ABUSE_MARKED_CALLS = 1000
+DEFAULT_MAX_COMMS = 10240  # the exporter's default --bpf.max-comms: the map the abuse phase fills
+STATUS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "status.lua")
 
 children = []  # every process we start, reaped at exit
 
@@ -247,6 +259,34 @@ class Exporter:
             self.process.wait()
 
 
+class RssPeak:
+    """The highest VmRSS of a process, sampled every 100 ms while in the block (and once on entry)."""
+
+    def __init__(self, exporter):
+        self.exporter = exporter
+
+    def __enter__(self):
+        self.samples = [self.exporter.rss_kib()]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.sample)
+        self.thread.start()
+        return self
+
+    def sample(self):
+        while not self.stopping.wait(0.1):
+            try:
+                self.samples.append(self.exporter.rss_kib())
+            except (OSError, AttributeError):  # the process is gone (or a zombie, without VmRSS)
+                return
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+    def mib(self):
+        return max(self.samples) / 1024
+
+
 def parse_exposition(text):
     """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
     samples = {}
@@ -438,22 +478,85 @@ class Bench:
             run([self.loadgen, "comms", "10000", FILL_PREFIX])  # the default map capacity, nearly full
             time.sleep(3)
             idle = exporter.rss_kib()
-            peak = [idle]
-            sampling = threading.Event()
-
-            def sample_rss():
-                while not sampling.wait(0.1):
-                    peak.append(exporter.rss_kib())
-            sampler = threading.Thread(target=sample_rss)
-            sampler.start()
-            try:
+            with RssPeak(exporter) as peak:
                 result = wrk(exporter, self.mode["footprint_load_seconds"], connections=2)
-            finally:
-                sampling.set()
-                sampler.join()
             self.check(result["errors"] == 0, f"footprint {jvm_flags}: {result['errors']} wrk errors")
-            return dict(first_scrape_s=first, rss_idle_mib=idle / 1024, rss_load_mib=max(peak) / 1024,
+            return dict(first_scrape_s=first, rss_idle_mib=idle / 1024, rss_load_mib=peak.mib(),
                         hwm_mib=exporter.rss_kib("VmHWM") / 1024, p50_ms=result["p50_ms"], p99_ms=result["p99_ms"])
+        finally:
+            exporter.stop()
+
+    # Load and abuse: what many concurrent scrapers do to a full default map.
+    def abuse(self):
+        a = self.mode["abuse"]
+        configs = [("exporter", self.args.jar)]
+        if self.args.baseline_jar:
+            configs.append(("baseline", self.args.baseline_jar))
+        samples = []
+        for r in range(a["rounds"]):
+            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            for clients in a["clients"]:
+                log(f"abuse round {r + 1}/{a['rounds']}, {clients} clients: {', '.join(n for n, _ in order)}")
+                for name, jar in order:
+                    samples.append(dict(round=r, config=name, clients=clients, **self.abuse_sample(name, jar, clients)))
+                    log(f"abuse {name}, {clients} clients: {samples[-1]}")
+        self.results["abuse_samples"] = samples
+        self.results["abuse"] = summarize_abuse(samples, [n for n, _ in configs], a["clients"])
+
+    def abuse_sample(self, name, jar, clients):
+        """
+        A fresh exporter (so that VmHWM is this cell's): a marked comm's calls, then the default map
+        filled, RSS idle, a 1-connection warm-up (the JIT), then `clients` scrapers for the cell's
+        seconds with Prometheus's default scrape timeout (10 s). After the load the exporter must be
+        alive, answer and report the marked comm's count unchanged. (No 200 within the load is a
+        result: with 40 clients in --quick's 3 s on a busy host, every request can still be in flight.)
+        """
+        a = self.mode["abuse"]
+        exporter = self.exporter(name, jar=jar)
+        exporter.start()
+        try:
+            exporter.first_scrape_seconds()
+            marked = run([self.loadgen, "latency", "memfd", str(ABUSE_MARKED_CALLS), "10", ABUSE_COMM])["made"]
+            before = exporter.scrape()
+            # Another process on a shared host can fill the map first (a test spraying comms): then
+            # the marked calls are unrecorded, and only "the load changed no count" can be checked.
+            marked_counted = value(before, "memfd_create_calls_total", comm=ABUSE_COMM)
+            if marked_counted != marked:
+                log(f"abuse {name}: {ABUSE_COMM} counted {marked_counted:.0f} of {marked:.0f} calls before the fill: "
+                    f"another process filled calls_by_comm first; exactness through the load not checked")
+            capacity = value(before, "memfd_exporter_bpf_map_capacity", map="calls_by_comm")
+            run([self.loadgen, "comms", str(DEFAULT_MAX_COMMS), FILL_PREFIX], timeout=1200)
+            entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
+            self.check(capacity == DEFAULT_MAX_COMMS and entries == capacity,
+                       f"abuse {name}: calls_by_comm holds {entries:.0f} of {capacity:.0f}, not a full default map")
+            time.sleep(a["settle_seconds"])
+            idle = exporter.rss_kib()
+            if a["warmup_seconds"]:
+                wrk(exporter, a["warmup_seconds"], connections=1)
+            with RssPeak(exporter) as peak:
+                result = wrk(exporter, a["seconds"], clients, timeout_s=10, script=STATUS_SCRIPT)
+            where = f"abuse {name}, {clients} clients"
+            alive = exporter.process.poll() is None
+            self.check(alive, f"{where}: the exporter died ({exporter.process.poll()})")
+            hwm_mib = exporter.rss_kib("VmHWM") / 1024 if alive else float("nan")
+            try:
+                counted = value(scrape_after_load(exporter), "memfd_create_calls_total", comm=ABUSE_COMM)
+            except OSError as e:
+                counted = f"no answer ({e})"
+            self.check(counted == marked_counted, f"{where}: counted {counted} calls of {ABUSE_COMM} after the "
+                                                  f"load, {marked_counted:.0f} before it (made {marked:.0f})")
+            ok = result["statuses"].get(200, 0)
+            self.check(sum(result["statuses"].values()) == result["requests"],
+                       f"{where}: bench/status.lua counted {result['statuses']} of {result['requests']} responses")
+            return dict(map_entries=entries, exact_checked=marked_counted == marked, requests=result["requests"], ok=ok,
+                        unavailable=result["statuses"].get(503, 0), other=result["requests"] - ok -
+                        result["statuses"].get(503, 0), statuses=result["statuses"],
+                        socket_errors=result["socket_errors"], requests_per_second=result["requests_per_second"],
+                        ok_per_second=ok / result["seconds"],
+                        # wrk prints percentiles of 0 when no response completed: none to report
+                        p50_ms=result["p50_ms"] if result["requests"] else float("nan"),
+                        p99_ms=result["p99_ms"] if result["requests"] else float("nan"),
+                        rss_idle_mib=idle / 1024, rss_peak_mib=peak.mib(), hwm_mib=hwm_mib)
         finally:
             exporter.stop()
 
@@ -482,19 +585,40 @@ class Bench:
         self.results["jmh"] = rows
 
 
-def wrk(exporter, seconds, connections):
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+def scrape_after_load(exporter, seconds=10):
+    """A scrape, retried for a while on 503: requests of a load that just ended may still hold the exporter."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return exporter.scrape()
+        except urllib.error.HTTPError as e:
+            if e.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def wrk(exporter, seconds, connections, timeout_s=5, script=None):
+    """
+    wrk --latency on /metrics. errors: socket errors (connect, read, write, timeout) plus non-2xx
+    responses; with script=bench/status.lua, statuses: responses by HTTP status. Latency
+    percentiles are over responses within the timeout (wrk counts slower ones as timeouts).
+    """
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout",
+                          f"{timeout_s}s", *(["-s", script] if script else []),
                           f"http://127.0.0.1:{exporter.port}/metrics"], capture_output=True, text=True,
                          check=True).stdout
 
     def ms(percentile):
         found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        return float(found.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[found.group(2)]
+        return float(found.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[found.group(2)] if found else float("nan")
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket = dict(zip(("connect", "read", "write", "timeout"), map(int, found.groups()) if found else (0,) * 4))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = (sum(map(int, socket.groups())) if socket else 0) + (int(non2xx.group(1)) if non2xx else 0)
-    return dict(connections=connections, seconds=seconds, requests=requests, errors=errors,
+    non2xx = int(non2xx.group(1)) if non2xx else 0
+    return dict(connections=connections, seconds=seconds, requests=requests, errors=sum(socket.values()) + non2xx,
+                socket_errors=socket, non2xx=non2xx,
+                statuses={int(s): int(n) for s, n in re.findall(r"^status (\d+) (\d+)$", out, re.M)},
                 requests_per_second=requests / seconds, p50_ms=ms(50), p99_ms=ms(99))
 
 
@@ -537,6 +661,24 @@ def summarize_probe(samples, names):
                                              for p in entry["programs"].values())
         summary["configs"][name] = entry
     return summary
+
+
+def summarize_abuse(samples, names, clients):
+    """Per (clients, config): counts summed over the rounds, everything else the median of rounds."""
+    rows = []
+    for n in clients:
+        for name in names:
+            cell = [s for s in samples if s["clients"] == n and s["config"] == name]
+            row = dict(clients=n, config=name, rounds=len(cell), exact_checked=sum(s["exact_checked"] for s in cell))
+            for key in ("requests", "ok", "unavailable", "other"):
+                row[key] = sum(s[key] for s in cell)
+            row["socket_errors"] = sum(sum(s["socket_errors"].values()) for s in cell)
+            row["timeouts"] = sum(s["socket_errors"]["timeout"] for s in cell)
+            for key in ("requests_per_second", "ok_per_second", "p50_ms", "p99_ms", "rss_idle_mib", "rss_peak_mib",
+                        "hwm_mib"):
+                row[key] = median([s[key] for s in cell if s[key] == s[key]])  # nan: no response in a round
+            rows.append(row)
+    return rows
 
 
 def machine():
@@ -598,6 +740,19 @@ def markdown(results):
                      [[f["variant"], f"{f['first_scrape_s']:.2f}", f"{f['rss_idle_mib']:.0f}",
                        f"{f['rss_load_mib']:.0f}", f"{f['hwm_mib']:.0f}", f"{f['p50_ms']:.2f}", f"{f['p99_ms']:.2f}"]
                       for f in results["footprint"]])
+    if results.get("abuse"):
+        a = results["abuse"]
+        out += table(f"Concurrent scrapers on a full default map (10,240 comms; a fresh exporter per cell; "
+                     f"{a[0]['rounds']} round(s) of {MODES[results['mode']]['abuse']['seconds']} s: counts are "
+                     f"totals of the rounds, the rest medians)",
+                     ["clients", "exporter", "requests", "200", "503", "other status", "socket errors (timeouts)",
+                      "req/s", "200/s", "p50 ms", "p99 ms", "RSS idle MiB", "RSS peak MiB", "VmHWM MiB",
+                      "count checked"],
+                     [[r["clients"], r["config"], r["requests"], r["ok"], r["unavailable"], r["other"],
+                       f"{r['socket_errors']} ({r['timeouts']})", f"{r['requests_per_second']:.0f}",
+                       f"{r['ok_per_second']:.0f}", *(f"{r[k]:.1f}" if r[k] == r[k] else "–" for k in ("p50_ms", "p99_ms")),
+                       f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}",
+                       f"{r['exact_checked']}/{r['rounds']}"] for r in a])
     if results.get("jmh"):
         out += table("JMH: batch vs per-key map reads (ms per operation, medians of rounds)",
                      ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch"],
@@ -614,7 +769,7 @@ def main():
     parser.add_argument("--jvm-flags", default="", help="the launcher's JVM flags (scripts/lib.sh)")
     parser.add_argument("--bin", required=True, help="directory of loadgen, attach, empty.bpf.o")
     parser.add_argument("--jmh-classpath")
-    parser.add_argument("--baseline-jar", help="another exporter jar to measure in the probe phase (before/after)")
+    parser.add_argument("--baseline-jar", help="another exporter jar to measure in the probe and abuse phases (before/after)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     args.jvm_flags = args.jvm_flags.split()

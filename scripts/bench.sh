@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Measures the exporter as a whole (every BPF program it attaches): probe cost
 # per memfd_create and on unrelated syscalls, scrape cost, footprint, counting
-# throughput. Method and numbers: BENCHMARKS.md.
+# throughput, concurrent scrapers on a full map. Method and numbers: BENCHMARKS.md.
 #
-#   scripts/bench.sh [--quick|--full] [--phases probe,throughput,scrape,footprint,jmh]
+#   scripts/bench.sh [--quick|--full] [--phases probe,throughput,scrape,footprint,abuse,jmh]
 #                    [--baseline-jar OTHER.jar]
 #
 # --quick (default) takes about a minute after the build and checks only that
 # everything ran, counts were exact and no scrape failed (CI); --full (about
-# 15 minutes) gives the numbers. --baseline-jar adds another build of the
-# exporter to the probe rounds, for before/after comparisons. Results:
+# 23 minutes) gives the numbers. --baseline-jar adds another build of the
+# exporter to the probe and abuse rounds, for before/after comparisons. Results:
 # target/bench/MODE-TIME/{summary.md,results.json}.
 # Nothing outlives the run: programs are detached, BPF stats released,
 # children reaped, and tracefs is mounted only in a private mount namespace.
