@@ -40,7 +40,7 @@ class BasicAuthTest {
         final List<String> answers = new ArrayList<>();
 
         void submit(String ip, String name) {
-            queue.submit(ip, name.getBytes(StandardCharsets.UTF_8), () -> ran.add(name),
+            queue.submit(ip, name.getBytes(StandardCharsets.UTF_8), () -> ran.add(name) && !name.startsWith("wrong"),
                     outcome -> answers.add(name + "=" + outcome));
         }
 
@@ -64,7 +64,23 @@ class BasicAuthTest {
         stepped.runAll();
         assertEquals(List.of("a1", "a2", "c1", "e1", "b1", "d1", "a3", "a4"), stepped.ran);
         assertEquals(8, stepped.answers.size());
+        assertEquals(BcryptQueue.Client.of("10.0.0.1"), BcryptQueue.Client.of("::ffff:10.0.0.1"));
+        assertEquals("loopback", BcryptQueue.Client.of("::1").group());
+        assertEquals(BcryptQueue.Client.of("2001:db8:0:1::1").address(), BcryptQueue.Client.of("2001:db8:0:1::2").address());
+        assertEquals("unknown", BcryptQueue.Client.of("not-an-address.example").group(), "no DNS lookup");
         assertTrue(stepped.answers.stream().allMatch(answer -> answer.endsWith("=MATCH")), stepped.answers.toString());
+    }
+
+    @Test
+    void inAGroupAnAddressWhoseLastCheckFailedWaitsBehindTheOthers() {
+        SteppedQueue stepped = new SteppedQueue();
+        for (String check : List.of("wrong1", "wrong2", "wrong3")) {
+            stepped.submit("127.0.0.1", check);
+        }
+        stepped.submit("127.0.0.2", "right");
+        stepped.runAll();
+        assertEquals(List.of("wrong1", "right", "wrong2", "wrong3"), stepped.ran);
+        assertEquals(List.of("wrong1=MISMATCH", "right=MATCH", "wrong2=MISMATCH", "wrong3=MISMATCH"), stepped.answers);
     }
 
     @Test
@@ -88,32 +104,39 @@ class BasicAuthTest {
     }
 
     @Test
-    void aGroupHasAtMostSixtyFourAddressesWaitingAndTheQueueAtMost1024Checks() {
+    void whenTheQueueIsFullANewcomerTakesThePlaceOfTheNewestCheckOfTheLargestGroupAndAddress() {
         SteppedQueue stepped = new SteppedQueue();
-        for (int i = 0; i < 70; i++) {
-            stepped.submit("127.0.1." + i, "guess" + i);
-        }
-        // 64 addresses of the loopback group have a check running or waiting; the other 6 are refused.
-        assertEquals(6, stepped.answers.stream().filter(answer -> answer.endsWith("=REFUSED")).count());
-        stepped.submit("198.51.100.1", "elsewhere");
-        assertEquals(6, stepped.answers.size(), "another group is not refused");
-
-        SteppedQueue full = new SteppedQueue();
-        for (int group = 0; group < 20; group++) {
-            for (int address = 0; address < 64; address++) {
-                full.submit("10." + group + "." + address + ".1", "guess");
+        for (int address = 0; address < 300; address++) { // one flooding group: all loopback
+            for (int i = 0; i < 4; i++) {
+                stepped.submit("127.0." + (address / 100) + "." + (address % 100), "flood " + address + "/" + i);
             }
         }
-        assertEquals(20 * 64 - 1 - BcryptQueue.MAX_WAITING_CHECKS, full.answers.size());
-        assertTrue(full.answers.stream().allMatch(answer -> answer.endsWith("=REFUSED")));
-        full.runAll();
-        assertEquals(BcryptQueue.MAX_WAITING_CHECKS + 1, full.ran.size());
+        // One runs and 1024 wait; each request beyond refuses one: itself, or the newest of an address with more.
+        assertEquals(300 * 4 - 1 - BcryptQueue.MAX_WAITING_CHECKS, stepped.answers.size());
+
+        for (String newcomer : List.of("elsewhere", "elsewhere again", "newcomer in the flooding group")) {
+            int before = stepped.answers.size();
+            stepped.submit(newcomer.startsWith("elsewhere") ? "198.51.100.1" : "127.0.0.200", newcomer);
+            assertEquals(before + 1, stepped.answers.size());
+            String refused = stepped.answers.get(before);
+            assertTrue(refused.startsWith("flood ") && refused.endsWith("=REFUSED"), refused);
+        }
+        for (int i = 0; i < 3; i++) {
+            stepped.submit("127.0.0.200", "newcomer " + i);
+        }
+        // Its address would have 4 waiting, as many as the largest: a tie, so it does not evict.
+        assertEquals("newcomer 2=REFUSED", stepped.answers.get(stepped.answers.size() - 1));
+
+        stepped.runAll();
+        assertEquals(BcryptQueue.MAX_WAITING_CHECKS + 1, stepped.ran.size());
+        assertTrue(stepped.ran.containsAll(List.of("elsewhere", "elsewhere again", "newcomer in the flooding group",
+                "newcomer 0", "newcomer 1")), "no newcomer was evicted");
+        assertEquals(300 * 4 + 6, stepped.answers.size(), "every request got one answer");
     }
 
     @Test
     void aVerifiedPasswordIsServedAtOnceWhileWrongOnesWaitOrGet429AfterASecond() throws Exception {
-        // A costly hash, so that the flood keeps the single bcrypt thread busy for a while.
-        WebConfig web = WebConfig.parse("basic_auth_users: {alice: '" + BCrypt.hashpw("secret", BCrypt.gensalt(12)) + "'}",
+        WebConfig web = WebConfig.parse("basic_auth_users: {alice: '" + BCrypt.hashpw("secret", BCrypt.gensalt(10)) + "'}",
                 Path.of("."));
         try (MetricsServer server = MetricsServer.start(new ListenAddress("127.0.0.1", 0), "/metrics", web,
                 new PrometheusRegistry(), () -> true, "test")) {
