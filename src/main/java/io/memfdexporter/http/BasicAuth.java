@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 import javax.crypto.Mac;
@@ -16,30 +15,36 @@ import javax.crypto.spec.SecretKeySpec;
 
 import org.springframework.security.crypto.bcrypt.BCrypt;
 
+import io.vertx.core.Context;
 import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
 
 /**
  * {@code basic_auth_users}: a request passes only with a listed user and a
  * password matching its bcrypt hash; otherwise 401 with a Basic challenge.
  * <p>
- * bcrypt is slow on purpose (a cost-10 check takes 50-200 ms), so:
+ * bcrypt is slow on purpose (a cost-10 check takes 50-100 ms here), so:
  * <ul>
  * <li>a verified password is remembered, per user, as an HMAC under a key that
- * exists only in this process: later requests with it cost one HMAC;</li>
- * <li>wrong passwords are never remembered (an attacker would vary them), but
- * only one bcrypt check runs at a time, on its own thread, and at most
- * {@link #MAX_WAITING} wait; beyond that the answer is 429. A flood of wrong
- * passwords thus costs at most one core and cannot queue without bound, while
- * clients whose password was verified before are served as usual;</li>
+ * exists only in this process: later requests with it cost one HMAC, before
+ * any queue or limit;</li>
+ * <li>other passwords are checked one at a time, on one thread, in the
+ * {@link BcryptQueue}, which serves client groups and addresses in turn: a
+ * flood of wrong passwords costs at most one core, and delays the first check
+ * of a client elsewhere by one check per flooding group, not by the flood's
+ * length. Wrong passwords are never remembered (an attacker would vary them);</li>
+ * <li>what the queue refuses gets 429 after {@link #REFUSAL_DELAY_MILLIS}, so
+ * that a client retrying at once cannot turn refusals into a busy loop;</li>
  * <li>an unknown user costs a bcrypt check too, so response times do not tell
  * which users exist; comparisons use {@link MessageDigest#isEqual}.</li>
  * </ul>
  */
 final class BasicAuth implements Handler<RoutingContext> {
-    static final int MAX_WAITING = 16;
+    static final long REFUSAL_DELAY_MILLIS = 1_000;
     private static final String CHALLENGE = "Basic realm=\"memfd_exporter\", charset=\"UTF-8\"";
     private static final String HMAC = "HmacSHA256";
     private static final Logger LOG = Logger.getLogger(BasicAuth.class.getName());
@@ -47,10 +52,9 @@ final class BasicAuth implements Handler<RoutingContext> {
     private final Map<String, String> hashes;
     /* Checked for unknown users, so that they cost what a known user costs. */
     private final String decoyHash;
-    private final WorkerExecutor bcrypt;
+    private final BcryptQueue queue;
     private final SecretKeySpec fingerprintKey;
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
-    private final AtomicInteger checks = new AtomicInteger();
 
     /**
      * @param hashes username to bcrypt hash, not empty
@@ -59,7 +63,10 @@ final class BasicAuth implements Handler<RoutingContext> {
     BasicAuth(Map<String, String> hashes, WorkerExecutor bcrypt) {
         this.hashes = Map.copyOf(hashes);
         this.decoyHash = hashes.values().iterator().next();
-        this.bcrypt = bcrypt;
+        this.queue = new BcryptQueue(check -> bcrypt.executeBlocking(() -> {
+            check.run();
+            return null;
+        }, false));
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         this.fingerprintKey = new SecretKeySpec(key, HMAC);
@@ -81,22 +88,35 @@ final class BasicAuth implements Handler<RoutingContext> {
             ctx.next();
             return;
         }
-        if (checks.incrementAndGet() > MAX_WAITING + 1) {
-            checks.decrementAndGet();
-            ctx.response().setStatusCode(429).putHeader("Retry-After", "1")
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end("Too many authentication attempts\n");
-            return;
+        SocketAddress remote = ctx.request().remoteAddress();
+        Context context = Vertx.currentContext();
+        queue.submit(remote == null ? null : remote.hostAddress(), fingerprint, () -> {
+            boolean matches = matches(presented);
+            if (matches) {
+                verified.put(presented.user(), fingerprint); // even if this client has gone away meanwhile
+            }
+            return matches;
+        }, outcome -> context.runOnContext(v -> answer(ctx, outcome, presented.user())));
+    }
+
+    private static void answer(RoutingContext ctx, BcryptQueue.Outcome outcome, String user) {
+        if (ctx.response().closed()) {
+            return; // the client gave up waiting
         }
-        bcrypt.executeBlocking(() -> matches(presented), false).onComplete(result -> {
-            checks.decrementAndGet();
-            if (result.succeeded() && result.result()) {
-                verified.put(presented.user(), fingerprint);
-                ctx.next();
-            } else {
-                LOG.fine(() -> "basic auth failed for user " + presented.user() + " from " + ctx.request().remoteAddress());
+        switch (outcome) {
+            case MATCH -> ctx.next();
+            case MISMATCH -> {
+                LOG.fine(() -> "basic auth failed for user " + user + " from " + ctx.request().remoteAddress());
                 reject(ctx);
             }
-        });
+            case REFUSED -> ctx.vertx().setTimer(REFUSAL_DELAY_MILLIS, timer -> {
+                if (!ctx.response().closed()) {
+                    ctx.response().setStatusCode(429).putHeader("Retry-After", "1")
+                            .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                            .end("Too many authentication attempts\n");
+                }
+            });
+        }
     }
 
     private boolean matches(Credentials presented) {

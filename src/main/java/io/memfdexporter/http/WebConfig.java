@@ -16,6 +16,7 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -379,11 +380,25 @@ public final class WebConfig {
             }
             String hash = section.requiredString(user);
             if (!BCRYPT.matcher(hash).matches()) {
-                throw section.error(user, "is not a bcrypt hash ($2a$, $2b$ or $2y$; make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')");
+                throw section.error(user, "is not a bcrypt hash ($2a$, $2b$ or $2y$; make one with: " + htpasswd(10) + ")");
+            }
+            int cost = Integer.parseInt(hash.substring(4, 6));
+            Duration check = BcryptCost.checkTime(cost);
+            if (check.compareTo(BcryptCost.MAX_CHECK) > 0) {
+                int usable = BcryptCost.maxUsableCost();
+                throw section.error(user, "has bcrypt cost " + cost + ": one check would take about "
+                        + BcryptCost.describe(check) + " on this machine, more than the " + BcryptCost.describe(BcryptCost.MAX_CHECK)
+                        + " allowed (checks run one at a time and Prometheus gives up a scrape after 10 s by default); "
+                        + (usable < BcryptCost.MIN ? "this machine is too slow for bcrypt"
+                                : "use cost " + usable + " or less, e.g. " + htpasswd(Math.min(10, usable))));
             }
             users.put(user, hash);
         }
         return Map.copyOf(users);
+    }
+
+    private static String htpasswd(int cost) {
+        return "htpasswd -nBC " + cost + " \"\" | tr -d ':\\n'";
     }
 
     private static String ioProblem(IOException e) {
