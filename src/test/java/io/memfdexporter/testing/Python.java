@@ -16,13 +16,24 @@ public final class Python {
     private static Path interpreter;
 
     private final String comm;
+    /** The file the comm's symlink points at; null for {@link #interpreter()}. */
+    private final Path executable;
 
-    private Python(String comm) {
+    private Python(String comm, Path executable) {
         this.comm = comm;
+        this.executable = executable;
     }
 
     public static Python named(String comm) {
-        return new Python(comm);
+        return new Python(comm, null);
+    }
+
+    /**
+     * The same comm, but the process executes {@code copy}, a copy of {@link #interpreter()}:
+     * what the kernel sees as the process's executable (/proc/PID/exe) is then that file.
+     */
+    public Python executing(Path copy) {
+        return new Python(comm, copy);
     }
 
     public String comm() {
@@ -37,7 +48,7 @@ public final class Python {
         Path dir = Files.createTempDirectory("mfdpy");
         Path link = dir.resolve(comm);
         try {
-            Files.createSymbolicLink(link, interpreter());
+            Files.createSymbolicLink(link, executable != null ? executable : interpreter());
             return exec(link.toString(), "-c", script);
         } finally {
             Files.deleteIfExists(link);
