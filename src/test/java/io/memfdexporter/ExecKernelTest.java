@@ -4,16 +4,11 @@ import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -22,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -137,26 +133,21 @@ abstract class ExecKernelTest {
     }
 
     @Test
-    void aRootOwnedRuncWritableOnlyByRootExecutingItsCloneIsRunc() throws Exception {
+    void aRootOwnedRuncWritableOnlyByRootExecutingItsCloneIsRunc(@TempDir Path dir) throws Exception {
         // Root running a root-owned file named runc: the evidence root can always give (root can forge it).
-        Path dir = Files.createTempDirectory("mxrunc");
-        try {
-            Path runc = interpreterCopy(dir, "runc", 0, "rwxr-xr-x");
-            Python viaProcSelfFd = Python.named(uniqueComm("mxrunfd")).executing(runc);
-            viaProcSelfFd.run(PRELUDE + "fd = memfd('%s')\nos.execv(f'/proc/self/fd/{fd}', ['runc'])\n".formatted(RUNC_CLONE));
-            Python viaFexecve = Python.named(uniqueComm("mxrunfx")).executing(runc);
-            viaFexecve.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
-            // The same runc executing a memfd of another name.
-            Python otherName = Python.named(uniqueComm("mxrunot")).executing(runc);
-            otherName.run(PRELUDE + "os.execve(memfd('payload'), ['payload'], {})\n");
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python viaProcSelfFd = Python.named(uniqueComm("mxrunfd")).executing(runc);
+        viaProcSelfFd.run(PRELUDE + "fd = memfd('%s')\nos.execv(f'/proc/self/fd/{fd}', ['runc'])\n".formatted(RUNC_CLONE));
+        Python viaFexecve = Python.named(uniqueComm("mxrunfx")).executing(runc);
+        viaFexecve.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
+        // The same runc executing a memfd of another name.
+        Python otherName = Python.named(uniqueComm("mxrunot")).executing(runc);
+        otherName.run(PRELUDE + "os.execve(memfd('payload'), ['payload'], {})\n");
 
-            Exposition metrics = Http.scrape(exporter.port());
-            assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
-            assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaFexecve.comm()));
-            assertEquals(Map.of("other", 1.0), execsOf(metrics, otherName.comm()));
-        } finally {
-            deleteTree(dir);
-        }
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaFexecve.comm()));
+        assertEquals(Map.of("other", 1.0), execsOf(metrics, otherName.comm()));
     }
 
     @ParameterizedTest(name = "{0} owned by uid {1}, mode {2}")
@@ -167,60 +158,49 @@ abstract class ExecKernelTest {
         "runcc, 0,     rwxr-xr-x", // not named runc
         "xrunc, 0,     rwxr-xr-x",
     })
-    void aCallerThatIsNotATrustedRuncExecutingRuncsCloneNameIsOther(String fileName, int uid, String mode) throws Exception {
-        Path dir = Files.createTempDirectory("mxrunc");
-        try {
-            Python python = Python.named(uniqueComm("mxnotrn")).executing(interpreterCopy(dir, fileName, uid, mode));
-            python.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
+    void aCallerThatIsNotATrustedRuncExecutingRuncsCloneNameIsOther(String fileName, int uid, String mode, @TempDir Path dir)
+            throws Exception {
+        Path copy = Python.copyOfInterpreter(dir.resolve(fileName), uid, mode);
+        Python python = Python.named(uniqueComm("mxnotrn")).executing(copy);
+        python.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
 
-            assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
-        } finally {
-            deleteTree(dir);
-        }
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
-    void theRealRuncRunByAUserIsOther() throws Exception {
+    void theRealRuncRunByAUserIsOther(@TempDir Path dir) throws Exception {
         // Any user may run the real runc binary, with LD_PRELOAD or under ptrace, and make it execute
         // whatever it likes: here the root-owned "runc" is driven by its script, as uid 65534.
-        Path dir = Files.createTempDirectory("mxrunc");
-        try {
-            Python python = Python.named(uniqueComm("mxrunusr")).executing(interpreterCopy(dir, "runc", 0, "rwxr-xr-x"));
-            python.run(PRELUDE + """
-                    fd = memfd('%s')
-                    os.setresgid(65534, 65534, 65534)
-                    os.setresuid(65534, 65534, 65534)
-                    os.execve(fd, ['runc'], {})
-                    """.formatted(RUNC_CLONE));
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python python = Python.named(uniqueComm("mxrunusr")).executing(runc);
+        python.run(PRELUDE + """
+                fd = memfd('%s')
+                os.setresgid(65534, 65534, 65534)
+                os.setresuid(65534, 65534, 65534)
+                os.execve(fd, ['runc'], {})
+                """.formatted(RUNC_CLONE));
 
-            assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
-        } finally {
-            deleteTree(dir);
-        }
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
-    void rootRunningRuncInsideAPidNamespaceIsOther() throws Exception {
+    void rootRunningRuncInsideAPidNamespaceIsOther(@TempDir Path dir) throws Exception {
         // A container's root (no user namespace: the host's uid 0) can make a root-owned file named runc
         // in its own root file system, but it runs in a pid namespace of its own.
-        Path dir = Files.createTempDirectory("mxrunc");
-        try {
-            Python python = Python.named(uniqueComm("mxrunpns")).executing(interpreterCopy(dir, "runc", 0, "rwxr-xr-x"));
-            python.run(PRELUDE + """
-                    libc = ctypes.CDLL(None, use_errno=True)
-                    if libc.unshare(0x20000000) != 0:  # CLONE_NEWPID: the children are in the new namespace
-                        raise OSError(ctypes.get_errno(), 'unshare')
-                    fd = memfd('%s')
-                    pid = os.fork()
-                    if pid == 0:
-                        os.execve(fd, ['runc'], {})
-                    sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-                    """.formatted(RUNC_CLONE));
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python python = Python.named(uniqueComm("mxrunpns")).executing(runc);
+        python.run(PRELUDE + """
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.unshare(0x20000000) != 0:  # CLONE_NEWPID: the children are in the new namespace
+                    raise OSError(ctypes.get_errno(), 'unshare')
+                fd = memfd('%s')
+                pid = os.fork()
+                if pid == 0:
+                    os.execve(fd, ['runc'], {})
+                sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                """.formatted(RUNC_CLONE));
 
-            assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
-        } finally {
-            deleteTree(dir);
-        }
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -347,22 +327,6 @@ abstract class ExecKernelTest {
             assertTrue(recorded <= capacity && unrecorded >= pythons.size() - recorded,
                     recorded + " recorded, " + unrecorded + " unrecorded");
             assertEquals(metrics.value(OBSERVED), metrics.sum(EXECS) + unrecorded, "per-key sum + unrecorded == observed");
-        }
-    }
-
-    /** A copy of python3 in dir under fileName, with that owner and mode. */
-    private static Path interpreterCopy(Path dir, String fileName, int uid, String mode) throws Exception {
-        Path copy = Files.copy(Python.interpreter(), dir.resolve(fileName));
-        Files.setAttribute(copy, "unix:uid", uid);
-        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString(mode));
-        return copy;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(file);
-            }
         }
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,6 +42,17 @@ public final class Python {
     }
 
     public record Result(String stdout, String stderr) {
+    }
+
+    /**
+     * Copies {@link #interpreter()} to {@code file} with that owner and mode
+     * (e.g. "rwxr-xr-x"), for {@link #executing(Path)}.
+     */
+    public static Path copyOfInterpreter(Path file, int uid, String mode) throws IOException, InterruptedException {
+        Path copy = Files.copy(interpreter(), file);
+        Files.setAttribute(copy, "unix:uid", uid);
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString(mode));
+        return copy;
     }
 
     /** Runs a script to completion (reaped, 60 s at most); fails the test when it exits non-zero. */
