@@ -4,6 +4,8 @@ import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,9 @@ import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
+import io.memfdexporter.testing.Tool;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /**
  * Fileless execution against the real kernel: python processes (each with a
@@ -204,6 +209,44 @@ abstract class ExecKernelTest {
     }
 
     @Test
+    void theRealRuncStartingAContainerIsNeverOther(@TempDir Path bundle) throws Exception {
+        Path runc = Tool.RUNC.path();
+        assertEquals(0, Tool.RUNC.run("spec", "--bundle", bundle.toString()).exitCode());
+        // A container that runs /bin/true from the host's /usr, bound read-only: no image needed. Without
+        // the cgroup mount (this host's hybrid cgroups refuse it) and without a terminal.
+        JsonObject spec = new JsonObject(Files.readString(bundle.resolve("config.json")));
+        spec.getJsonObject("process").put("terminal", false).put("args", new JsonArray().add("/bin/true"));
+        spec.put("root", new JsonObject().put("path", "rootfs").put("readonly", true));
+        JsonArray mounts = new JsonArray();
+        spec.getJsonArray("mounts").stream().map(JsonObject.class::cast)
+                .filter(mount -> !"cgroup".equals(mount.getString("type"))).forEach(mounts::add);
+        spec.put("mounts", mounts.add(new JsonObject().put("destination", "/usr").put("type", "bind").put("source", "/usr")
+                .put("options", new JsonArray().add("rbind").add("ro"))));
+        Files.writeString(bundle.resolve("config.json"), spec.encodePrettily());
+        Path rootfs = Files.createDirectory(bundle.resolve("rootfs"));
+        for (String usrMerged : List.of("bin", "lib", "lib64")) {
+            Files.createSymbolicLink(rootfs.resolve(usrMerged), Path.of("usr", usrMerged));
+        }
+        String runcComm = uniqueComm("mxrealrc");
+        Path named = Files.createSymbolicLink(bundle.resolve(runcComm), runc); // the parent's comm
+
+        Exposition before = Http.scrape(exporter.port());
+        Process container = new ProcessBuilder(named.toString(), "--root", bundle.resolve("state").toString(), "run",
+                "--bundle", bundle.toString(), runcComm).redirectErrorStream(true).start();
+        String output = new String(container.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, container.waitFor(), "runc run: " + output);
+        Exposition after = Http.scrape(exporter.port());
+
+        // runc re-executes "runc init" (started as /proc/self/exe: comm "exe") from a sealed copy of itself.
+        // Debian 12's runc 1.1.5 makes that copy, as root, a read-only bind mount of its binary (no memfd:
+        // nothing to count); runc >= 1.1.9 a memfd named runc_cloned:/proc/self/exe, which root's runc
+        // executes as the tests above do (kind runc). Either way, never "other".
+        double runcKind = execsDelta(before, after, "exe", "runc") + execsDelta(before, after, runcComm, "runc");
+        assertEquals(0, execsDelta(before, after, "exe", "other") + execsDelta(before, after, runcComm, "other"));
+        System.out.println("runc run: " + runcKind + " memfd execution(s) of kind runc, none of kind other");
+    }
+
+    @Test
     void execFromANonLeaderThreadCountsUnderThatThreadsComm() throws Exception {
         Python python = Python.named(uniqueComm("mxleader"));
         String threadComm = uniqueComm("mxthread");
@@ -334,6 +377,11 @@ abstract class ExecKernelTest {
     private static Map<String, Double> execsOf(Exposition metrics, String comm) {
         return metrics.family(EXECS).stream().filter(sample -> sample.labels().get("comm").equals(comm))
                 .collect(Collectors.toMap(sample -> sample.labels().get("memfd_name_kind"), Exposition.Sample::value));
+    }
+
+    /** The increase of memfd_exec_total{comm, memfd_name_kind}; a series absent before counts from 0. */
+    private static double execsDelta(Exposition before, Exposition after, String comm, String kind) {
+        return execsOf(after, comm).getOrDefault(kind, 0.0) - execsOf(before, comm).getOrDefault(kind, 0.0);
     }
 
     private static double delta(Exposition before, Exposition after, String name, String... labels) {
