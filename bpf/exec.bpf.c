@@ -111,11 +111,13 @@ static __always_inline bool has_prefix(const char *name, const char *prefix, int
  *   ptrace, and make it execute a memfd of their choosing;
  * - the file its memory map was executed from is named "runc", belongs to the
  *   host's root, is writable by nobody else, and is not on FUSE (whose server,
- *   any user, says what owner a file has). A user cannot make such a file, and
- *   needs CAP_CHECKPOINT_RESTORE in the initial user namespace to point their
- *   exe link at one (prctl PR_SET_MM_MAP).
+ *   any user, says what owner a file has). A user cannot make such a file. (A
+ *   user can point their exe link at the real runc with prctl PR_SET_MM_MAP
+ *   inside a user namespace of their own, but their kernel uid stays theirs.)
  *
- * Root can forge all of it; root is not what this defends against.
+ * Root on the host can forge all of it; root is not what this defends against.
+ * The file checks matter against a container's root (uid 0 without a user
+ * namespace, and runc's name in its own file system), with the pid namespace.
  */
 static __always_inline bool caller_is_runc(struct task_struct *task)
 {
