@@ -116,8 +116,9 @@ static __always_inline bool has_prefix(const char *name, const char *prefix, int
  *   inside a user namespace of their own, but their kernel uid stays theirs.)
  *
  * Root on the host can forge all of it; root is not what this defends against.
- * The file checks matter against a container's root (uid 0 without a user
- * namespace, and runc's name in its own file system), with the pid namespace.
+ * A container's root (the host's uid 0 when there is no user namespace) can
+ * make a root-owned file named runc in its own file system: against it, the
+ * pid namespace check is what holds (unless the container shares the host's).
  */
 static __always_inline bool caller_is_runc(struct task_struct *task)
 {
