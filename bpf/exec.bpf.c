@@ -19,6 +19,13 @@
  *   sys_enter tracepoint makes every syscall of every process pay a second
  *   dispatch (BENCHMARKS.md), and 32-bit compat execs, which syscall
  *   tracepoints do not see, are counted with an unknown comm.
+ *
+ * A memfd's name is chosen by whoever creates it, so a name alone proves
+ * nothing: the "runc" kind also needs evidence about the caller that only a
+ * privileged process can arrange (caller_is_runc()). It is read from the
+ * caller as it is before exec replaces it: at sched_prepare_exec directly,
+ * on older kernels at sys_enter_execve{,at}, stashed with the comm, because
+ * sched_process_exec runs once the caller's creds and memory map are gone.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,11 +39,24 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* include/uapi/linux/magic.h */
 #define TMPFS_MAGIC      0x01021994
 #define HUGETLBFS_MAGIC  0x958458f6
+#define FUSE_SUPER_MAGIC 0x65735546
 /* include/linux/fs.h: the superblock of a kern_mount(), where memfds live; never one a user mounted. */
 #define SB_KERNMOUNT     (1UL << 22)
 /* Dentry names of memfds: "memfd:" followed by the name given to memfd_create(2). */
 #define MEMFD_PREFIX     "memfd:"
 #define RUNC_PREFIX      MEMFD_PREFIX "runc_cloned:"
+/* The file name runc is installed under (Debian: /usr/sbin/runc; Docker, containerd: /usr/bin/runc). */
+#define RUNC_EXE         "runc"
+/* include/uapi/linux/stat.h */
+#define S_IWGRP          00020
+#define S_IWOTH          00002
+
+/* exec_comm_stash value: what sched_process_exec can no longer learn about the caller. */
+struct exec_caller {
+	struct comm_key comm;
+	__u32 is_runc; /* caller_is_runc() */
+	__u32 pad;
+};
 
 /*
  * Threads inside execve/execveat (older kernels only, see above). LRU: an entry whose exec never reported
@@ -47,7 +67,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, struct comm_key);
+	__type(value, struct exec_caller);
 } exec_comm_stash SEC(".maps");
 
 /* max_entries is set by the loader (--bpf.max-comms). */
@@ -70,14 +90,70 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
-static __always_inline void stash_comm(void)
+static __always_inline bool has_prefix(const char *name, const char *prefix, int prefix_len)
 {
-	struct comm_key comm = {};
+	for (int i = 0; i < prefix_len; i++) {
+		if (name[i] != prefix[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the calling thread is a runc that root started, judged only by
+ * what the kernel knows and an unprivileged caller cannot set:
+ *
+ * - its effective uid is the host's root (a kuid: root inside a user
+ *   namespace that an unprivileged user made maps to that user's uid) and it
+ *   is in the initial pid namespace (runc clones itself before it enters the
+ *   container's namespaces; a process inside a container is not). Without
+ *   this, any user could run the real runc binary with LD_PRELOAD, or under
+ *   ptrace, and make it execute a memfd of their choosing;
+ * - the file its memory map was executed from is named "runc", belongs to the
+ *   host's root, is writable by nobody else, and is not on FUSE (whose server,
+ *   any user, says what owner a file has). A user cannot make such a file. (A
+ *   user can point their exe link at the real runc with prctl PR_SET_MM_MAP
+ *   inside a user namespace of their own, but their kernel uid stays theirs.)
+ *
+ * Root on the host can forge all of it; root is not what this defends against.
+ * A container's root (the host's uid 0 when there is no user namespace) can
+ * make a root-owned file named runc in its own file system: against it, the
+ * pid namespace check is what holds (unless the container shares the host's).
+ */
+static __always_inline bool caller_is_runc(struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+	struct inode *inode;
+	struct file *exe;
+	char name[sizeof(RUNC_EXE) + 1] = {};
+
+	if (task->cred->euid.val != 0 || task->thread_pid->level != 0)
+		return false;
+	if (!mm) /* a kernel thread */
+		return false;
+	exe = mm->exe_file;
+	if (!exe)
+		return false;
+	inode = exe->f_inode;
+	if (inode->i_uid.val != 0 || (inode->i_mode & (S_IWGRP | S_IWOTH)))
+		return false;
+	if (inode->i_sb->s_magic == FUSE_SUPER_MAGIC)
+		return false;
+	/* The whole name: sizeof(RUNC_EXE) bytes read, "runc" and its NUL, and not one more. */
+	if (bpf_probe_read_kernel_str(name, sizeof(name), exe->f_path.dentry->d_name.name) != sizeof(RUNC_EXE))
+		return false;
+	return has_prefix(name, RUNC_EXE, sizeof(RUNC_EXE) - 1);
+}
+
+static __always_inline void stash_caller(void)
+{
+	struct exec_caller caller = {};
 	__u32 tid = current_tid();
 
-	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+	bpf_get_current_comm(caller.comm.comm, sizeof(caller.comm.comm));
+	caller.is_runc = caller_is_runc(bpf_get_current_task_btf());
 	/* Cannot fail on an LRU map: the least recently used entry makes room. */
-	bpf_map_update_elem(&exec_comm_stash, &tid, &comm, BPF_ANY);
+	bpf_map_update_elem(&exec_comm_stash, &tid, &caller, BPF_ANY);
 }
 
 static __always_inline void unstash_failed(long ret)
@@ -93,7 +169,7 @@ static __always_inline void unstash_failed(long ret)
 SEC("tracepoint/syscalls/sys_enter_execve")
 int sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_comm();
+	stash_caller();
 	return 0;
 }
 
@@ -101,7 +177,7 @@ int sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_comm();
+	stash_caller();
 	return 0;
 }
 
@@ -119,22 +195,14 @@ int sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline bool has_prefix(const char *name, const char *prefix, int prefix_len)
-{
-	for (int i = 0; i < prefix_len; i++) {
-		if (name[i] != prefix[i])
-			return false;
-	}
-	return true;
-}
-
 /*
- * MEMFD_NAME_KIND_* when file is a memfd, else -1. A memfd is an unlinked
+ * MEMFD_NAME_KIND_* when file is a memfd, else -1: RUNC when runc's name for
+ * its clone comes with the evidence of caller_is_runc(), OTHER otherwise. A memfd is an unlinked
  * file on the kernel's internal tmpfs (hugetlbfs with MFD_HUGETLB) mount
  * whose name starts with "memfd:". An unlinked file in /dev/shm, even one
  * named "memfd:...", is on a tmpfs that user space mounted: not a memfd.
  */
-static __always_inline int memfd_name_kind(struct file *file)
+static __always_inline int memfd_name_kind(struct file *file, bool caller_is_runc)
 {
 	struct inode *inode = file->f_inode;
 	struct super_block *sb = inode->i_sb;
@@ -148,7 +216,7 @@ static __always_inline int memfd_name_kind(struct file *file)
 		return -1;
 	if (!has_prefix(name, MEMFD_PREFIX, sizeof(MEMFD_PREFIX) - 1))
 		return -1;
-	if (has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
+	if (caller_is_runc && has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
 		return MEMFD_NAME_KIND_RUNC;
 	return MEMFD_NAME_KIND_OTHER;
 }
@@ -172,7 +240,8 @@ int BPF_PROG(sched_prepare_exec, struct task_struct *task, struct linux_binprm *
 	struct exec_key key = {};
 	int kind;
 
-	kind = memfd_name_kind(bprm->file);
+	/* The exec is committed but nothing is replaced yet: current still has the caller's creds and mm. */
+	kind = memfd_name_kind(bprm->file, caller_is_runc(bpf_get_current_task_btf()));
 	if (kind < 0)
 		return 0;
 	key.name_kind = kind;
@@ -186,22 +255,22 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct exec_key key = {};
-	struct comm_key *comm;
+	struct exec_caller *caller;
 	__u32 tid = old_pid;
 	int kind;
 
-	kind = memfd_name_kind(bprm->file);
-	if (kind < 0) {
-		bpf_map_delete_elem(&exec_comm_stash, &tid);
-		return 0;
+	/* No stash entry (a 32-bit compat exec): nothing vouches for the caller. */
+	caller = bpf_map_lookup_elem(&exec_comm_stash, &tid);
+	kind = memfd_name_kind(bprm->file, caller && caller->is_runc);
+	if (kind >= 0) {
+		key.name_kind = kind;
+		if (caller) {
+			__builtin_memcpy(key.comm, caller->comm.comm, sizeof(key.comm));
+			key.comm_known = 1;
+		}
+		count_exec(&key);
 	}
-	key.name_kind = kind;
-	comm = bpf_map_lookup_elem(&exec_comm_stash, &tid);
-	if (comm) {
-		__builtin_memcpy(key.comm, comm->comm, sizeof(key.comm));
-		key.comm_known = 1;
+	if (caller)
 		bpf_map_delete_elem(&exec_comm_stash, &tid);
-	}
-	count_exec(&key);
 	return 0;
 }

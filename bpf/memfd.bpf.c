@@ -173,10 +173,14 @@ static __always_inline bool count_in_window(void)
 	return false;
 }
 
-/* The calls_by_flags index of a flags argument, see memfd.h. */
-static __always_inline __u32 flags_index(__u64 flags)
+/*
+ * The calls_by_flags index of a flags argument, see memfd.h. The syscall's
+ * flags parameter is an unsigned int: the kernel ignores the register's high
+ * 32 bits, and so must we (a caller may set them through syscall(2)).
+ */
+static __always_inline __u32 flags_index(__u32 flags)
 {
-	if (flags & ~(__u64)MFD_KNOWN_FLAGS)
+	if (flags & ~MFD_KNOWN_FLAGS)
 		return FLAGS_INDEX_INVALID;
 	return (flags & MFD_BIT_FLAGS) | ((flags >> MFD_HUGE_SHIFT) << MFD_BIT_FLAGS_COUNT);
 }
@@ -205,7 +209,7 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	if (!increment(&calls_by_comm, &comm))
 		__sync_fetch_and_add(&total->unrecorded_comm, 1);
 
-	flags = flags_index(PT_REGS_PARM2_SYSCALL(regs));
+	flags = flags_index((__u32)PT_REGS_PARM2_SYSCALL(regs));
 	flags_count = bpf_map_lookup_elem(&calls_by_flags, &flags);
 	if (flags_count)
 		__sync_fetch_and_add(flags_count, 1);

@@ -100,6 +100,8 @@ struct log2_histogram {
  * exec.bpf.c: executions whose executable is a memfd. The memfd's name is
  * chosen by its creator, so it is reduced to a kind: runc copies itself into
  * a memfd named "runc_cloned:..." and re-executes it on every container start.
+ * RUNC needs that name and a caller the kernel shows to be root's runc
+ * (caller_is_runc()); any other execution is OTHER.
  */
 #define MEMFD_NAME_KIND_OTHER 0
 #define MEMFD_NAME_KIND_RUNC  1

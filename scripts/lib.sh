@@ -20,9 +20,10 @@ install_missing_packages() {
   install_if_missing "${BUILD_PACKAGES[@]}"
 }
 
-# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests).
+# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests), and
+# runc (ExecKernelTest starts a container with it).
 install_missing_test_packages() {
-  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager
+  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc
 }
 
 # Installs those of the given packages that are missing, so a prepared machine never

@@ -112,6 +112,9 @@ public final class Exporter implements AutoCloseable {
         LiveMemfdMonitor live = null;
         MetricsServer server = null;
         try {
+            // Before any probe attaches: the scanner creates a memfd of each kind to learn where memfds live, and
+            // the exporter's own probes would count those calls.
+            LiveMemfdScanner scanner = config.live() ? new LiveMemfdScanner(config.liveMaxFds()) : null;
             MemfdProbe memfd = MemfdProbe.attach(config.maxComms(), config.pins());
             probes.add(memfd);
             SizesProbe sizes = SizesProbe.attach(config.maxComms(), config.pins());
@@ -131,8 +134,8 @@ public final class Exporter implements AutoCloseable {
                     new SecretCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, maxCommSeries)));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
-            if (config.live()) {
-                live = LiveMemfdMonitor.start(new LiveMemfdScanner(config.liveMaxFds()), config.liveInterval());
+            if (scanner != null) {
+                live = LiveMemfdMonitor.start(scanner, config.liveInterval());
                 collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, maxCommSeries)));
                 LOG.info(() -> "live memfd scans every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
                         + config.liveMaxFds() + " fds each");

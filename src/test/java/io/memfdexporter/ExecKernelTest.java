@@ -4,6 +4,9 @@ import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.probe.ExecProbe.CommSource;
@@ -24,6 +30,9 @@ import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
+import io.memfdexporter.testing.Tool;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /**
  * Fileless execution against the real kernel: python processes (each with a
@@ -38,6 +47,8 @@ abstract class ExecKernelTest {
     private static final String EXECS = "memfd_exec_total";
     private static final String OBSERVED = "memfd_exec_observed_total";
     private static final String UNRECORDED = "memfd_exec_unrecorded_total";
+    /** The name runc gives the memfd it copies itself into (runc 1.1: nsenter/cloned_binary.c; 1.2+: exeseal). */
+    private static final String RUNC_CLONE = "runc_cloned:/proc/self/exe";
     /** Each script ends by executing /bin/true (exit 0): if that exec fails, python exits 1 and the test fails. */
     private static final String PRELUDE = """
             import ctypes, os, sys, threading
@@ -114,11 +125,125 @@ abstract class ExecKernelTest {
     }
 
     @Test
-    void runcsClonedBinaryNameIsItsOwnKind() throws Exception {
-        Python python = Python.named(uniqueComm("mxrunc"));
-        python.run(PRELUDE + "fd = memfd('runc_cloned:test')\nos.execve(fd, ['runc'], {})\n");
+    void anyProcessExecutingAMemfdNamedLikeRuncsCloneIsOther() throws Exception {
+        // The name runc gives its clone is one any process can choose: by itself it proves nothing.
+        Python viaProcSelfFd = Python.named(uniqueComm("mxrncfd"));
+        viaProcSelfFd.run(PRELUDE + "fd = memfd('%s')\nos.execv(f'/proc/self/fd/{fd}', ['runc'])\n".formatted(RUNC_CLONE));
+        Python viaFexecve = Python.named(uniqueComm("mxrncfx"));
+        viaFexecve.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
 
-        assertEquals(Map.of("runc", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(Map.of("other", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("other", 1.0), execsOf(metrics, viaFexecve.comm()));
+    }
+
+    @Test
+    void aRootOwnedRuncWritableOnlyByRootExecutingItsCloneIsRunc(@TempDir Path dir) throws Exception {
+        // Root running a root-owned file named runc: the evidence root can always give (root can forge it).
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python viaProcSelfFd = Python.named(uniqueComm("mxrunfd")).executing(runc);
+        viaProcSelfFd.run(PRELUDE + "fd = memfd('%s')\nos.execv(f'/proc/self/fd/{fd}', ['runc'])\n".formatted(RUNC_CLONE));
+        Python viaFexecve = Python.named(uniqueComm("mxrunfx")).executing(runc);
+        viaFexecve.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
+        // The same runc executing a memfd of another name.
+        Python otherName = Python.named(uniqueComm("mxrunot")).executing(runc);
+        otherName.run(PRELUDE + "os.execve(memfd('payload'), ['payload'], {})\n");
+
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaFexecve.comm()));
+        assertEquals(Map.of("other", 1.0), execsOf(metrics, otherName.comm()));
+    }
+
+    @ParameterizedTest(name = "{0} owned by uid {1}, mode {2}")
+    @CsvSource({
+        "runc,  65534, rwxr-xr-x", // a user's file
+        "runc,  0,     rwxrwxrwx", // anyone may have written it
+        "runc,  0,     rwxrwxr-x", // the group may have written it
+        "runcc, 0,     rwxr-xr-x", // not named runc
+        "xrunc, 0,     rwxr-xr-x",
+    })
+    void aCallerThatIsNotATrustedRuncExecutingRuncsCloneNameIsOther(String fileName, int uid, String mode, @TempDir Path dir)
+            throws Exception {
+        Path copy = Python.copyOfInterpreter(dir.resolve(fileName), uid, mode);
+        Python python = Python.named(uniqueComm("mxnotrn")).executing(copy);
+        python.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
+
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void theRealRuncRunByAUserIsOther(@TempDir Path dir) throws Exception {
+        // Any user may run the real runc binary, with LD_PRELOAD or under ptrace, and make it execute
+        // whatever it likes: here the root-owned "runc" is driven by its script, as uid 65534.
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python python = Python.named(uniqueComm("mxrunusr")).executing(runc);
+        python.run(PRELUDE + """
+                fd = memfd('%s')
+                os.setresgid(65534, 65534, 65534)
+                os.setresuid(65534, 65534, 65534)
+                os.execve(fd, ['runc'], {})
+                """.formatted(RUNC_CLONE));
+
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void rootRunningRuncInsideAPidNamespaceIsOther(@TempDir Path dir) throws Exception {
+        // A container's root (no user namespace: the host's uid 0) can make a root-owned file named runc
+        // in its own root file system, but it runs in a pid namespace of its own.
+        Path runc = Python.copyOfInterpreter(dir.resolve("runc"), 0, "rwxr-xr-x");
+        Python python = Python.named(uniqueComm("mxrunpns")).executing(runc);
+        python.run(PRELUDE + """
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.unshare(0x20000000) != 0:  # CLONE_NEWPID: the children are in the new namespace
+                    raise OSError(ctypes.get_errno(), 'unshare')
+                fd = memfd('%s')
+                pid = os.fork()
+                if pid == 0:
+                    os.execve(fd, ['runc'], {})
+                sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                """.formatted(RUNC_CLONE));
+
+        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void theRealRuncStartingAContainerIsNeverOther(@TempDir Path bundle) throws Exception {
+        Path runc = Tool.RUNC.path();
+        assertEquals(0, Tool.RUNC.run("spec", "--bundle", bundle.toString()).exitCode());
+        // A container that runs /bin/true from the host's /usr, bound read-only: no image needed. Without
+        // the cgroup mount (this host's hybrid cgroups refuse it) and without a terminal.
+        JsonObject spec = new JsonObject(Files.readString(bundle.resolve("config.json")));
+        spec.getJsonObject("process").put("terminal", false).put("args", new JsonArray().add("/bin/true"));
+        spec.put("root", new JsonObject().put("path", "rootfs").put("readonly", true));
+        JsonArray mounts = new JsonArray();
+        spec.getJsonArray("mounts").stream().map(JsonObject.class::cast)
+                .filter(mount -> !"cgroup".equals(mount.getString("type"))).forEach(mounts::add);
+        spec.put("mounts", mounts.add(new JsonObject().put("destination", "/usr").put("type", "bind").put("source", "/usr")
+                .put("options", new JsonArray().add("rbind").add("ro"))));
+        Files.writeString(bundle.resolve("config.json"), spec.encodePrettily());
+        Path rootfs = Files.createDirectory(bundle.resolve("rootfs"));
+        for (String usrMerged : List.of("bin", "lib", "lib64")) {
+            Files.createSymbolicLink(rootfs.resolve(usrMerged), Path.of("usr", usrMerged));
+        }
+        String runcComm = uniqueComm("mxrealrc");
+        Path named = Files.createSymbolicLink(bundle.resolve(runcComm), runc); // the parent's comm
+
+        Exposition before = Http.scrape(exporter.port());
+        Process container = new ProcessBuilder(named.toString(), "--root", bundle.resolve("state").toString(), "run",
+                "--bundle", bundle.toString(), runcComm).redirectErrorStream(true).start();
+        String output = new String(container.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, container.waitFor(), "runc run: " + output);
+        Exposition after = Http.scrape(exporter.port());
+
+        // runc re-executes "runc init" (started as /proc/self/exe: comm "exe") from a sealed copy of itself.
+        // Debian 12's runc 1.1.5 makes that copy, as root, a read-only bind mount of its binary (no memfd:
+        // nothing to count); runc >= 1.1.9 a memfd named runc_cloned:/proc/self/exe, which root's runc
+        // executes as the tests above do (kind runc). Either way, never "other".
+        double runcKind = execsDelta(before, after, "exe", "runc") + execsDelta(before, after, runcComm, "runc");
+        assertEquals(0, execsDelta(before, after, "exe", "other") + execsDelta(before, after, runcComm, "other"));
+        System.out.println("runc run: " + runcKind + " memfd execution(s) of kind runc, none of kind other");
     }
 
     @Test
@@ -252,6 +377,11 @@ abstract class ExecKernelTest {
     private static Map<String, Double> execsOf(Exposition metrics, String comm) {
         return metrics.family(EXECS).stream().filter(sample -> sample.labels().get("comm").equals(comm))
                 .collect(Collectors.toMap(sample -> sample.labels().get("memfd_name_kind"), Exposition.Sample::value));
+    }
+
+    /** The increase of memfd_exec_total{comm, memfd_name_kind}; a series absent before counts from 0. */
+    private static double execsDelta(Exposition before, Exposition after, String comm, String kind) {
+        return execsOf(after, comm).getOrDefault(kind, 0.0) - execsOf(before, comm).getOrDefault(kind, 0.0);
     }
 
     private static double delta(Exposition before, Exposition after, String name, String... labels) {

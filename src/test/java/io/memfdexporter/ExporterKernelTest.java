@@ -107,6 +107,36 @@ class ExporterKernelTest {
     }
 
     @Test
+    void decodesFlagsAsTheKernelDoesIgnoringTheRegistersHigh32Bits() throws Exception {
+        Python python = Python.named(uniqueComm("mfdhigh"));
+        Exposition before = scrape();
+        // memfd_create's flags parameter is an unsigned int: through syscall(2) a caller can set the
+        // register's high bits, which the kernel drops. Prints the errno of each call, 0 for success.
+        Python.Result result = python.run("""
+                import ctypes
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.syscall.restype = ctypes.c_long
+                def call(flags):
+                    fd = libc.syscall(ctypes.c_long(319), b'high', ctypes.c_ulong(flags))  # __NR_memfd_create
+                    if fd < 0:
+                        return ctypes.get_errno()
+                    libc.close(ctypes.c_int(fd))
+                    return 0
+                print(*[call(0x1_0000_0001) for _ in range(8)],
+                      *[call(0xffff_ffff_0000_0013) for _ in range(8)],
+                      *[call(0x1_0000_0020) for _ in range(3)])  # an undefined bit in the low 32
+                """);
+        Exposition after = scrape();
+
+        assertEquals("0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 22 22 22", result.stdout().strip());
+        assertEquals(19, after.value(CALLS, "comm", python.comm()));
+        assertEquals(3, after.value(FAILURES, "comm", python.comm(), "errno", "EINVAL"));
+        assertEquals(8, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC"));
+        assertEquals(8, delta(before, after, BY_FLAGS, "flags", "MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_EXEC"));
+        assertEquals(3, delta(before, after, BY_FLAGS, "flags", "invalid"));
+    }
+
+    @Test
     void countsEmfileFailuresOfAnotherProcess() throws Exception {
         Python python = Python.named(uniqueComm("mfdpy"));
         Python.Result result = python.run("""

@@ -141,6 +141,7 @@ class MonitoringStackKernelTest {
         String emfileComm = uniqueComm("mfdemfile");
         String filelessComm = uniqueComm("mfdfless");
         String runcComm = uniqueComm("mfdrunc");
+        String spoofComm = uniqueComm("mfdspoof");
         String hugeComm = uniqueComm("mfdhuge");
         String secretComm = uniqueComm("mfdsecret");
         String secretFailComm = uniqueComm("mfdsecfail");
@@ -166,6 +167,8 @@ class MonitoringStackKernelTest {
                     new Expected("MemfdCreateBurst", Map.of("instance", instance)),
                     new Expected("MemfdCreateFailures", Map.of("instance", instance, "comm", emfileComm, "errno", "EMFILE")),
                     new Expected("MemfdFilelessExecution", Map.of("instance", instance, "comm", filelessComm,
+                            "memfd_name_kind", "other")),
+                    new Expected("MemfdFilelessExecution", Map.of("instance", instance, "comm", spoofComm,
                             "memfd_name_kind", "other")),
                     new Expected("MemfdHugeSizeRequested", Map.of("instance", instance)),
                     new Expected("MemfdLiveMemoryHigh", Map.of("instance", instance, "comm", holderComm)),
@@ -193,7 +196,11 @@ class MonitoringStackKernelTest {
                 // kind of event, and the holder resized too, so the tiny exporter leaves some of each
                 // unrecorded.
                 runPython(filelessComm, "NAME = 'payload'\n" + EXEC_SCRIPT);
-                runPython(runcComm, "NAME = 'runc_cloned:runc'\n" + EXEC_SCRIPT);
+                // runc's re-exec: root running a root-owned executable named runc (bpf/exec.bpf.c wants that
+                // evidence); and python3 choosing runc's memfd name, which must alert like any other.
+                Python.named(runcComm).executing(Python.copyOfInterpreter(work.resolve("runc"), 0, "rwxr-xr-x"))
+                        .run("NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
+                runPython(spoofComm, "NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
                         new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
                         new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));

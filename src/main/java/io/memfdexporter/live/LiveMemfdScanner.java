@@ -3,6 +3,7 @@ package io.memfdexporter.live;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
@@ -24,7 +25,10 @@ import io.memfdexporter.probe.CommKey;
  * Finds the memfds alive on the host by walking /proc: those held by an fd
  * ({@code /proc/PID/fd/N} links to {@code /memfd:NAME (deleted)}) and those
  * only mapped after their fd was closed ({@code /proc/PID/maps} lines, statted
- * through {@code /proc/PID/map_files/START-END}).
+ * through {@code /proc/PID/map_files/START-END}). The path only preselects:
+ * any file can be named {@code /memfd:NAME}, so a file counts when it is on
+ * one of the kernel's own memfd file systems ({@link MemfdFileSystems},
+ * learned at construction) and has no name in any directory.
  *
  * <p>Each memfd counts once however many processes hold or map it, keyed by
  * device and inode. It is attributed to the lowest pid holding it: pids are
@@ -42,17 +46,24 @@ public final class LiveMemfdScanner {
     private static final Path PROC = Path.of("/proc");
 
     private final Statx statx;
+    private final MemfdFileSystems memfdFileSystems;
     private final long maxFds;
 
     /**
      * @param maxFds fds examined per scan at most; processes beyond are skipped, counted as {@link LiveScan.Skip#BUDGET}
      * @throws UnsatisfiedLinkError when libc has no statx (glibc older than 2.28)
+     * @throws UncheckedIOException when this process cannot create a memfd to learn where memfds live
      */
     public LiveMemfdScanner(long maxFds) {
         if (maxFds < 1) {
             throw new IllegalArgumentException("maxFds must be positive, got " + maxFds);
         }
         this.statx = Statx.load();
+        try {
+            this.memfdFileSystems = MemfdFileSystems.learn(statx);
+        } catch (IOException e) {
+            throw new UncheckedIOException("live memfd scan: " + e.getMessage() + " (or run with --no-collector.live)", e);
+        }
         this.maxFds = maxFds;
     }
 
@@ -155,8 +166,10 @@ public final class LiveMemfdScanner {
             try (BufferedReader lines = Files.newBufferedReader(maps, StandardCharsets.ISO_8859_1)) {
                 for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                     MemfdMapping mapping = MemfdMapping.parse(line).orElse(null);
-                    // A memfd mapped many times, or also held by an fd, needs no second statx.
-                    if (mapping == null || held.containsKey(mapping.file()) || holdings.found.containsKey(mapping.file())) {
+                    // A file elsewhere than the memfd file systems needs no statx; nor does a memfd mapped many
+                    // times, or also held by an fd.
+                    if (mapping == null || !memfdFileSystems.contains(mapping.file()) || held.containsKey(mapping.file())
+                            || holdings.found.containsKey(mapping.file())) {
                         continue;
                     }
                     try {
@@ -191,9 +204,10 @@ public final class LiveMemfdScanner {
             }
 
             void add(Statx.Result file) throws IOException {
-                // A memfd has no name in any directory; anything else is an fd number or a range
-                // reused for another file between readlink (or reading maps) and statx.
-                if (file.links() != 0 || held.containsKey(file.file())) {
+                // A memfd is on the kernel's memfd file systems and has no name in any directory; anything
+                // else is a file merely named /memfd:..., or an fd number or a range reused for another file
+                // between readlink (or reading maps) and statx.
+                if (!memfdFileSystems.contains(file.file()) || file.links() != 0 || held.containsKey(file.file())) {
                     return;
                 }
                 if (comm == null) {

@@ -14,7 +14,8 @@ record MemfdMapping(String range, FileId file) {
     /**
      * Where a memfd's path starts, in an fd link and in maps alike: the
      * kernel names its dentry "memfd:NAME" at the root of an internal tmpfs
-     * (or hugetlbfs, with MFD_HUGETLB) mount, and appends " (deleted)".
+     * (or hugetlbfs, with MFD_HUGETLB) mount, and appends " (deleted)". Any
+     * file can have such a path: it preselects, {@link MemfdFileSystems} decides.
      */
     static final String PATH_PREFIX = "/memfd:";
 

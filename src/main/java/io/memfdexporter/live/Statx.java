@@ -24,6 +24,7 @@ import jnr.ffi.annotations.SaveError;
  */
 final class Statx {
     private static final int AT_FDCWD = -100;
+    private static final int AT_EMPTY_PATH = 0x1000;
     private static final int STATX_NLINK = 0x4;
     private static final int STATX_INO = 0x100;
     private static final int STATX_SIZE = 0x200;
@@ -95,12 +96,21 @@ final class Statx {
      * @throws FileSystemException on any other error, naming the errno
      */
     Result stat(String path) throws FileSystemException {
-        if (libc.statx(AT_FDCWD, path, 0, STATX_NLINK | STATX_INO | STATX_SIZE | STATX_BLOCKS, buffer) != 0) {
+        return stat(AT_FDCWD, path, 0, path);
+    }
+
+    /** Stats the file open at {@code fd} in this process. */
+    Result stat(int fd) throws FileSystemException {
+        return stat(fd, "", AT_EMPTY_PATH, "fd " + fd);
+    }
+
+    private Result stat(int dirfd, String path, int flags, String file) throws FileSystemException {
+        if (libc.statx(dirfd, path, flags, STATX_NLINK | STATX_INO | STATX_SIZE | STATX_BLOCKS, buffer) != 0) {
             int errno = runtime.getLastError();
             switch (errno) {
-                case Errnos.ENOENT, Errnos.ESRCH -> throw new NoSuchFileException(path);
-                case Errnos.EACCES, Errnos.EPERM -> throw new AccessDeniedException(path, null, Errnos.describe(errno));
-                default -> throw new FileSystemException(path, null, "statx: " + Errnos.describe(errno));
+                case Errnos.ENOENT, Errnos.ESRCH -> throw new NoSuchFileException(file);
+                case Errnos.EACCES, Errnos.EPERM -> throw new AccessDeniedException(file, null, Errnos.describe(errno));
+                default -> throw new FileSystemException(file, null, "statx: " + Errnos.describe(errno));
             }
         }
         return new Result(new FileId(layout.devMajor.get(), layout.devMinor.get(), layout.ino.get()),

@@ -39,7 +39,8 @@ public enum MetricFamily {
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     EXECS("memfd_exec", Type.COUNTER,
             "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
-                    + " when its execve/execveat was not seen, before Linux 6.10) and memfd_name_kind ('runc' for runc_cloned:*, else 'other').",
+                    + " when its execve/execveat was not seen, before Linux 6.10) and memfd_name_kind ('runc' for runc_cloned:*"
+                    + " executed by root's runc, else 'other').",
             "comm", "memfd_name_kind"),
     OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
             "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +107,34 @@ class LiveMemfdScannerTest {
             sys.stdin.read()
             """;
 
+    /**
+     * Regular files whose paths, once unlinked, read exactly like memfds' ({@code /memfd:NAME (deleted)}):
+     * argv[1] (50 MiB) held by an fd, argv[2] (8 MiB) only mapped; and a real 64 MiB memfd held by an fd.
+     */
+    private static final String HOLDS_FILES_NAMED_LIKE_MEMFDS = MMAP + """
+            fake = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            fill(fake, 50)
+            os.unlink(sys.argv[1])
+            fake_mapped = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            fill(fake_mapped, 8)
+            mmap_shared(fake_mapped, 8 << 20)
+            os.close(fake_mapped)
+            os.unlink(sys.argv[2])
+            memfd = os.memfd_create("real")
+            fill(memfd, 64)
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
+    /** MFD_HUGETLB with one default-size huge page written through a mapping. */
+    private static final String HOLDS_TOUCHED_HUGETLB = MMAP + """
+            fd = os.memfd_create("huge", os.MFD_HUGETLB)
+            os.ftruncate(fd, int(sys.argv[1]))
+            ctypes.memset(mmap_shared(fd, int(sys.argv[1])), 0x7e, int(sys.argv[1]))
+            print("ready", flush=True)
+            sys.stdin.read()
+            """;
+
     private final LiveMemfdScanner scanner = new LiveMemfdScanner(Long.MAX_VALUE);
 
     @BeforeEach
@@ -187,6 +216,49 @@ class LiveMemfdScannerTest {
             Files.deleteIfExists(shm);
             Files.deleteIfExists(shmMapped);
         }
+    }
+
+    @Test
+    void aFileNamedMemfdOutsideTheKernelsMemfdFileSystemsIsNotCounted() throws IOException {
+        // The paths must read /memfd:NAME as /proc shows them: files at the root of the real root file system.
+        Path fake = Path.of("/" + "memfd:" + PythonChild.uniqueComm());
+        Path fakeMapped = Path.of(fake + "-mapped");
+        try (PythonChild child = PythonChild.start(HOLDS_FILES_NAMED_LIKE_MEMFDS, fake.toString(), fakeMapped.toString())) {
+            List<String> maps = Files.readAllLines(Path.of("/proc", Long.toString(child.pid()), "maps"));
+            assertTrue(fdTargets(child.pid()).contains(fake + " (deleted)"), "the fake is held as " + fake + " (deleted)");
+            assertTrue(maps.stream().anyMatch(line -> line.endsWith(" " + fakeMapped + " (deleted)")), "and mapped");
+
+            // Only the real memfd, exactly: 64 MiB written is 64 MiB allocated.
+            assertEquals(Optional.of(new LiveScan.Usage(1, 64 * MIB, 64 * MIB)), usageOf(scanner.scan(), child.comm()));
+        } finally {
+            Files.deleteIfExists(fake);
+            Files.deleteIfExists(fakeMapped);
+        }
+    }
+
+    @Test
+    void aTouchedHugetlbMemfdIsCountedWithItsHugePage() throws IOException {
+        Path reserved = Path.of("/proc/sys/vm/nr_hugepages");
+        String before = Files.readString(reserved).strip();
+        long pageBytes = defaultHugePageBytes();
+        try {
+            if (Long.parseLong(before) < 1) {
+                Files.writeString(reserved, "1"); // restored below
+            }
+            Assumptions.assumeTrue(Long.parseLong(Files.readString(reserved).strip()) >= 1,
+                    "the kernel could not reserve a huge page (memory too fragmented?)");
+            try (PythonChild child = PythonChild.start(HOLDS_TOUCHED_HUGETLB, Long.toString(pageBytes))) {
+                assertEquals(Optional.of(new LiveScan.Usage(1, pageBytes, pageBytes)), usageOf(scanner.scan(), child.comm()));
+            }
+        } finally {
+            Files.writeString(reserved, before);
+        }
+    }
+
+    /** Hugepagesize in /proc/meminfo, the size MFD_HUGETLB without a size flag uses. */
+    private static long defaultHugePageBytes() throws IOException {
+        return Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(line -> line.startsWith("Hugepagesize:"))
+                .map(line -> Long.parseLong(line.split("\\s+")[1]) * 1024).findFirst().orElseThrow();
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,13 +17,24 @@ public final class Python {
     private static Path interpreter;
 
     private final String comm;
+    /** The file the comm's symlink points at; null for {@link #interpreter()}. */
+    private final Path executable;
 
-    private Python(String comm) {
+    private Python(String comm, Path executable) {
         this.comm = comm;
+        this.executable = executable;
     }
 
     public static Python named(String comm) {
-        return new Python(comm);
+        return new Python(comm, null);
+    }
+
+    /**
+     * The same comm, but the process executes {@code copy}, a copy of {@link #interpreter()}:
+     * what the kernel sees as the process's executable (/proc/PID/exe) is then that file.
+     */
+    public Python executing(Path copy) {
+        return new Python(comm, copy);
     }
 
     public String comm() {
@@ -32,12 +44,23 @@ public final class Python {
     public record Result(String stdout, String stderr) {
     }
 
+    /**
+     * Copies {@link #interpreter()} to {@code file} with that owner and mode
+     * (e.g. "rwxr-xr-x"), for {@link #executing(Path)}.
+     */
+    public static Path copyOfInterpreter(Path file, int uid, String mode) throws IOException, InterruptedException {
+        Path copy = Files.copy(interpreter(), file);
+        Files.setAttribute(copy, "unix:uid", uid);
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString(mode));
+        return copy;
+    }
+
     /** Runs a script to completion (reaped, 60 s at most); fails the test when it exits non-zero. */
     public Result run(String script) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mfdpy");
         Path link = dir.resolve(comm);
         try {
-            Files.createSymbolicLink(link, interpreter());
+            Files.createSymbolicLink(link, executable != null ? executable : interpreter());
             return exec(link.toString(), "-c", script);
         } finally {
             Files.deleteIfExists(link);

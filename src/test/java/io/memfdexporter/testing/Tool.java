@@ -10,14 +10,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Prometheus tools the monitoring tests run, from the Debian/Ubuntu packages
- * that scripts/test.sh installs. A missing tool fails the test, never skips it:
- * the shipped rules and dashboard are only proven where these tools run.
+ * The tools the tests run, from the Debian/Ubuntu packages that scripts/test.sh
+ * installs: Prometheus' for the monitoring tests, runc for the exec tests. A
+ * missing tool fails the test, never skips it: the shipped rules and dashboard,
+ * and runc's classification, are only proven where these tools run.
  */
 public enum Tool {
     PROMTOOL("promtool", "prometheus"),
     PROMETHEUS("prometheus", "prometheus"),
-    ALERTMANAGER("prometheus-alertmanager", "prometheus-alertmanager");
+    ALERTMANAGER("prometheus-alertmanager", "prometheus-alertmanager"),
+    RUNC("runc", "runc");
 
     private final String command;
     private final String debianPackage;
