@@ -133,7 +133,7 @@ public final class MetricsServer implements AutoCloseable {
                 .setHttp2ClearTextEnabled(false)
                 .setMaxInitialLineLength(HttpLimits.MAX_LINE_BYTES).setMaxHeaderSize(HttpLimits.MAX_HEADER_BYTES)
                 .setIdleTimeoutUnit(TimeUnit.MILLISECONDS).setIdleTimeout((int) limits.idleTimeout().toMillis())
-                .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS).setSslHandshakeTimeout(limits.readHeaderTimeout().toMillis());
+                ;
         if (tls != null) {
             options.setSsl(true).setKeyCertOptions(tls.certificate()).setClientAuth(tls.clientAuth())
                     .setEnabledSecureTransportProtocols(tls.protocols());

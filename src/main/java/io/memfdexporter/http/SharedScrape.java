@@ -68,18 +68,20 @@ final class SharedScrape {
     Future<Encoded> scrape(String accept, List<String> names, boolean gzip) {
         Key key = new Key(formats.findWriter(accept), names.stream().sorted().distinct().toList(), gzip);
         synchronized (this) {
-            if (running == null) {
-                Collection collection = new Collection(worker.executeBlocking(collect::get, true));
-                running = collection;
-                collection.snapshots.onComplete(done -> {
+            Collection collection = running;
+            if (collection == null) {
+                Collection started = new Collection(worker.executeBlocking(collect::get, true));
+                running = started;
+                // May run at once (a collection already over): hence the local variable, not running, below.
+                started.snapshots.onComplete(done -> {
                     synchronized (SharedScrape.this) {
-                        if (running == collection) {
+                        if (running == started) {
                             running = null;
                         }
                     }
                 });
+                collection = started;
             }
-            Collection collection = running;
             Future<Encoded> encoded = collection.encodings.get(key);
             if (encoded == null) {
                 encoded = collection.snapshots.compose(snapshots -> worker.executeBlocking(() -> encode(snapshots, key), true));

@@ -36,7 +36,7 @@ class BasicAuthTest {
         // A costly hash, so that the flood keeps the single bcrypt thread busy for seconds.
         WebConfig web = WebConfig.parse("basic_auth_users: {alice: '" + BCrypt.hashpw("secret", BCrypt.gensalt(12)) + "'}",
                 Path.of("."));
-        try (MetricsServer server = MetricsServer.start(new ListenAddress("127.0.0.1", 0), "/metrics", web,
+        try (MetricsServer server = MetricsServer.start(new ListenAddress("127.0.0.1", 0), "/metrics", web, HttpLimits.DEFAULT,
                 new PrometheusRegistry(), () -> true, "test")) {
             assertEquals(200, get(server.port(), "alice", "secret").get().statusCode(), "verified once, by bcrypt");
 
