@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.memfdexporter.http.HttpLimits;
 import io.memfdexporter.testing.ChildExporter;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
@@ -77,10 +78,10 @@ class HttpAbuseKernelTest {
 
     @Test
     void twoThousandPartialRequestsAndSlowlorisAreClosedByTheReadHeaderTimeoutWhileMetricsAnswers() throws Exception {
-        int timeoutSeconds = 3;
+        // The default deadline: opening 2,000 connections takes seconds on a loaded machine, and all must be held first.
+        int timeoutSeconds = HttpLimits.DEFAULT_READ_HEADER_TIMEOUT_SECONDS;
         try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.productionJvmFlags(),
-                "--web.listen-address=127.0.0.1:0", "--web.max-connections=3000",
-                "--web.read-header-timeout=" + timeoutSeconds + "s")) {
+                "--web.listen-address=127.0.0.1:0", "--web.max-connections=3000")) {
             Http.scrape(exporter.port());
             int baseline = exporter.openFds();
             List<Socket> partial = new ArrayList<>();
@@ -99,12 +100,9 @@ class HttpAbuseKernelTest {
                 trickle.start();
                 int held = exporter.openFds();
                 System.out.println("exporter fds: " + baseline + " at rest, " + held + " with 2,010 partial connections");
-                assertTrue(held >= baseline + 1500, "the partial connections are held until the deadline: " + held);
+                assertTrue(held >= baseline + 1900, "the partial connections are held until the deadline: " + held);
 
-                long start = System.nanoTime();
-                assertEquals(200, Http.get(exporter.port(), "/metrics", Http.TEXT).statusCode());
-                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                assertTrue(millis < 1000, "/metrics took " + millis + " ms beside 2,010 partial connections");
+                assertMetricsAnswersWithinOneSecond(exporter.port());
 
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds + 10);
                 while (exporter.openFds() > baseline + 5 && System.nanoTime() < deadline) {
@@ -133,7 +131,7 @@ class HttpAbuseKernelTest {
     @Test
     void atTheConnectionLimitNewConnectionsEvictIdleOnesSoPrometheusIsNotLockedOut() throws Exception {
         try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.productionJvmFlags(),
-                "--web.listen-address=127.0.0.1:0", "--web.max-connections=256")) {
+                "--web.listen-address=127.0.0.1:0", "--web.max-connections=256", "--web.read-header-timeout=60s")) {
             Http.scrape(exporter.port());
             int baseline = exporter.openFds();
             List<Socket> partial = new ArrayList<>();
@@ -143,20 +141,34 @@ class HttpAbuseKernelTest {
                     socket.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: 127".getBytes(StandardCharsets.US_ASCII));
                     partial.add(socket);
                 }
-                Thread.sleep(500);
+                // The accepted connections are handed to the event loops a little later: poll, far below the 60 s deadline.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (exporter.openFds() > baseline + 256 + 5 && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
                 int held = exporter.openFds();
                 System.out.println("exporter fds: " + baseline + " at rest, " + held + " beside 2,000 partial connections (limit 256)");
                 assertTrue(held <= baseline + 256 + 5, "fds " + baseline + " -> " + held);
-                long start = System.nanoTime();
-                assertEquals(200, Http.get(exporter.port(), "/metrics", Http.TEXT).statusCode());
-                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-                assertTrue(millis < 1000, "/metrics took " + millis + " ms at the connection limit");
+                assertMetricsAnswersWithinOneSecond(exporter.port());
             } finally {
                 for (Socket socket : partial) {
                     socket.close();
                 }
             }
         }
+    }
+
+    /** The median of three scrapes on fresh connections, so one stall of this shared 2-core machine does not decide. */
+    private static void assertMetricsAnswersWithinOneSecond(int port) {
+        List<Long> millis = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            long start = System.nanoTime();
+            assertEquals(200, Http.get(port, "/metrics", Http.TEXT).statusCode());
+            millis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        }
+        millis.sort(null);
+        System.out.println("/metrics answered in " + millis + " ms");
+        assertTrue(millis.get(1) < 1000, "/metrics took " + millis + " ms");
     }
 
     private static void trickle(List<Socket> sockets) {
