@@ -132,8 +132,8 @@ public final class MetricsServer implements AutoCloseable {
                 // HTTP/1.1 only: the connection guard counts requests per connection, which h2c would multiplex.
                 .setHttp2ClearTextEnabled(false)
                 .setMaxInitialLineLength(HttpLimits.MAX_LINE_BYTES).setMaxHeaderSize(HttpLimits.MAX_HEADER_BYTES)
-                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS).setIdleTimeout((int) limits.idleTimeout().toMillis())
-                ;
+                // No byte either way for this long closes a connection, whatever it is doing (vert.x's own timer).
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS).setIdleTimeout((int) limits.idleTimeout().toMillis());
         if (tls != null) {
             options.setSsl(true).setKeyCertOptions(tls.certificate()).setClientAuth(tls.clientAuth())
                     .setEnabledSecureTransportProtocols(tls.protocols());
