@@ -35,8 +35,12 @@ import io.memfdexporter.testing.TestLibC;
  */
 @ExtendWith(RequiresBpf.class)
 class HttpAbuseKernelTest {
-    /** README and BENCHMARKS.md: peak RSS on a full default map. */
-    private static final long PEAK_RSS_KB = 90 * 1024;
+    /**
+     * Peak RSS allowed under the storm: README's "HTTP limits" figure. A plain scrape of a full map peaks at
+     * ~90 MiB (BENCHMARKS.md); the storm's allocation rate grows the heap to its 64 MiB cap, measured at
+     * 88-94 MiB, never with the number of clients (main: 141 MiB with 40 clients).
+     */
+    private static final long PEAK_RSS_KB = 96 * 1024;
     private static final int MAX_COMMS = 10240;
 
     @TempDir

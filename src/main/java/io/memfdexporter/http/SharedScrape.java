@@ -2,6 +2,7 @@ package io.memfdexporter.http;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +16,9 @@ import io.prometheus.metrics.model.registry.MetricNameFilter;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
  * Single-flight scrapes: every request that arrives while a collection runs
@@ -110,7 +113,17 @@ final class SharedScrape {
         } else {
             key.writer().write(out, selected);
         }
-        return new Encoded(key.writer().getContentType(), key.gzip(), body);
+        return new Encoded(key.writer().getContentType(), key.gzip(), offHeap(body));
+    }
+
+    /**
+     * The body in one direct buffer that every response writes as it is: netty copies a heap buffer into a
+     * direct one per write, that is, per client. Freed by the garbage collector, as the ByteBuffer is.
+     */
+    private static Buffer offHeap(Buffer body) {
+        ByteBuffer direct = ByteBuffer.allocateDirect(body.length());
+        direct.put(body.getBytes()).flip();
+        return BufferInternal.buffer(Unpooled.wrappedBuffer(direct));
     }
 
     /** Writes straight into the Buffer the responses send, so the body exists once. */
