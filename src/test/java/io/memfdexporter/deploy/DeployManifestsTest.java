@@ -48,7 +48,6 @@ class DeployManifestsTest {
     private static final Path KUBERNETES = ROOT.resolve("deploy/kubernetes");
     private static final Path SYSTEMD_UNIT = ROOT.resolve("deploy/systemd/memfd-exporter.service");
     private static final Path DOCKERFILE = ROOT.resolve("Dockerfile");
-    private static final Path LAUNCHER_LIB = ROOT.resolve("scripts/lib.sh");
     private static final String TRACEFS = "/sys/kernel/tracing";
 
     /** Every YAML document under deploy/kubernetes, by kind. */
