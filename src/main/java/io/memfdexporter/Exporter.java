@@ -9,6 +9,7 @@ import java.util.logging.Logger;
 import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.Capabilities;
 import io.memfdexporter.bpf.Native;
+import io.memfdexporter.http.HttpLimits;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.live.LiveMemfdMonitor;
@@ -49,7 +50,7 @@ public final class Exporter implements AutoCloseable {
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
                          boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins,
-                         WebConfig web, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource) {
+                         WebConfig web, HttpLimits http, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
         public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
@@ -57,39 +58,44 @@ public final class Exporter implements AutoCloseable {
         /** Defaults for everything but the address, and privileges kept (as a test JVM needs). */
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
-                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, false,
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, HttpLimits.DEFAULT, false,
                     Optional.empty());
         }
 
         public Config withMaxComms(int newMaxComms) {
             return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    web, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
             return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    web, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource);
         }
 
         public Config withPins(BpfPins newPins) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins,
-                    web, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource);
         }
 
         public Config withLiveInterval(Duration newLiveInterval) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, pins,
-                    web, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource);
         }
 
         /** The exec probe's comm source, instead of the best the kernel supports (for tests of both). */
         Config withExecCommSource(ExecProbe.CommSource newExecCommSource) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    web, dropPrivileges, Optional.of(newExecCommSource));
+                    web, http, dropPrivileges, Optional.of(newExecCommSource));
         }
 
         public Config withWeb(WebConfig newWeb) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
-                    newWeb, dropPrivileges, execCommSource);
+                    newWeb, http, dropPrivileges, execCommSource);
+        }
+
+        public Config withHttp(HttpLimits newHttp) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+                    web, newHttp, dropPrivileges, execCommSource);
         }
     }
 
@@ -143,7 +149,7 @@ public final class Exporter implements AutoCloseable {
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
             registry.register(new CollectorSet(collectors, buildInfo));
-            server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), registry,
+            server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), config.http(), registry,
                     () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
             if (config.dropPrivileges()) {
                 dropPrivileges(live != null, () -> {

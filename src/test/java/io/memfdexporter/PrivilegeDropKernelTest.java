@@ -92,7 +92,7 @@ class PrivilegeDropKernelTest {
             List<String> names = threads.stream().map(ThreadStatus::name).toList();
             assertTrue(names.containsAll(List.of("VM Thread", "GC Thread#0", "C2 CompilerThre", "vert.x-eventloo")),
                     "threads from before the drop: " + names);
-            assertTrue(names.contains("vert.x-worker-t"), "scrape workers, started after the drop: " + names);
+            assertTrue(names.contains("memfd-scrape-0"), "the scrape worker, started after the drop: " + names);
             for (ThreadStatus thread : threads) {
                 assertEquals(List.of(NOBODY, NOBODY, NOBODY, NOBODY), thread.uids(), thread.toString());
                 assertEquals(List.of(NOBODY, NOBODY, NOBODY, NOBODY), thread.gids(), thread.toString());

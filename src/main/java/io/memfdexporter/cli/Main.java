@@ -12,6 +12,7 @@ import io.memfdexporter.Exporter;
 import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
 import io.memfdexporter.bpf.Native;
+import io.memfdexporter.http.HttpLimits;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.ListenException;
 import io.memfdexporter.http.WebConfig;
@@ -57,6 +58,29 @@ public final class Main implements Callable<Integer> {
             description = "Configuration file that enables TLS, client certificates, basic auth and response headers,"
                     + " in the exporter-toolkit format node_exporter reads (see the README); read once at startup.")
     private Path webConfigFile;
+
+    @Option(names = "--web.max-connections", paramLabel = "N", defaultValue = "" + HttpLimits.DEFAULT_MAX_CONNECTIONS,
+            description = "Most HTTP connections open at once; a new one beyond it closes the oldest connection that has"
+                    + " no request in progress (default: ${DEFAULT-VALUE}).")
+    private int maxConnections;
+
+    @Option(names = "--web.max-requests", paramLabel = "N", defaultValue = "" + HttpLimits.DEFAULT_MAX_REQUESTS,
+            description = "Most scrape requests in progress at once (all share one collection); more get"
+                    + " 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    private int maxRequests;
+
+    @Option(names = "--web.read-header-timeout", paramLabel = "DURATION", defaultValue = HttpLimits.DEFAULT_READ_HEADER_TIMEOUT_SECONDS + "s",
+            converter = DurationConverter.class,
+            description = "Time a new connection has to send a complete request head (and TLS handshake), however"
+                    + " slowly it trickles in; then it is closed (default: ${DEFAULT-VALUE}).")
+    private Duration readHeaderTimeout;
+
+    @Option(names = "--web.idle-timeout", paramLabel = "DURATION", defaultValue = HttpLimits.DEFAULT_IDLE_TIMEOUT_SECONDS + "s",
+            converter = DurationConverter.class,
+            description = "Time a connection may wait for its next request after a response, or go without sending"
+                    + " or receiving a byte; then it is closed (default: ${DEFAULT-VALUE}; longer than the scrape"
+                    + " interval keeps Prometheus's connection open).")
+    private Duration idleTimeout;
 
     @Option(names = "--runtime.drop-privileges", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Once the programs are attached, drop every privilege from every thread: root becomes uid"
@@ -189,7 +213,13 @@ public final class Main implements Callable<Integer> {
         if (liveMaxFds < 1) {
             throw new ParameterException(spec.commandLine(), "--collector.live.max-fds must be positive, got " + liveMaxFds);
         }
-        
+        HttpLimits http;
+        try {
+            http = new HttpLimits(maxConnections, maxRequests, readHeaderTimeout, idleTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--web.max-connections and --web.max-requests must be at"
+                    + " least 1, --web.read-header-timeout and --web.idle-timeout at least 1ms");
+        }
         BpfPins pins = BpfPins.NONE;
         if (pinPath != null) {
             try {
@@ -201,7 +231,7 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
         }
         return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins,
-                WebConfig.NONE, dropPrivileges, Optional.empty());
+                WebConfig.NONE, http, dropPrivileges, Optional.empty());
     }
 
     /** {@code --version}. */

@@ -1,29 +1,25 @@
 package io.memfdexporter.http;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
-import io.prometheus.metrics.model.registry.MetricNameFilter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.file.FileSystemOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
@@ -31,7 +27,11 @@ import io.vertx.ext.web.RoutingContext;
  * The exporter's HTTP side: the metrics path (Prometheus text, OpenMetrics or
  * protobuf, as the Accept header asks), a landing page at {@code /} and
  * {@code /-/healthy}, over TLS and behind basic auth as the web config says.
- * Scrapes read BPF maps, so they run on worker threads, never on the event loop.
+ * Scrapes read BPF maps, so they run on a worker thread, never on the event loop,
+ * one collection shared by every concurrent request ({@link SharedScrape}); what a
+ * client may hold is bounded by {@link HttpLimits} ({@link ConnectionGuard}), and
+ * error bodies name no internal detail (it goes to the log). HEAD is answered as
+ * GET, without the body.
  * <p>
  * Basic auth guards every path but {@code /-/healthy}, which answers only
  * whether the programs are attached: liveness probes (kubelet, systemd) seldom
@@ -55,23 +55,35 @@ public final class MetricsServer implements AutoCloseable {
      * Starts listening.
      *
      * @param web TLS, basic auth and headers ({@link WebConfig#NONE}: plain HTTP, open)
+     * @param limits connections and requests a client may hold
      * @param healthy whether the exporter still counts (its BPF programs are attached)
      * @throws ListenException when the address cannot be bound
      */
-    public static MetricsServer start(ListenAddress address, String telemetryPath, WebConfig web, PrometheusRegistry registry,
-                                      BooleanSupplier healthy, String landingPageVersion) {
+    public static MetricsServer start(ListenAddress address, String telemetryPath, WebConfig web, HttpLimits limits,
+                                      PrometheusRegistry registry, BooleanSupplier healthy, String landingPageVersion) {
         // No classpath file cache: the exporter serves no files, and a read-only root has nowhere to put it.
         Vertx vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(
                 new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false)));
-        ExpositionFormats formats = ExpositionFormats.init();
+        ConnectionGuard connections = new ConnectionGuard(vertx, limits);
+        SharedScrape scrapes = new SharedScrape(registry::scrape, ExpositionFormats.init(),
+                vertx.createSharedWorkerExecutor("memfd-scrape", 1));
+        AtomicInteger scrapesInProgress = new AtomicInteger();
         Router router = Router.router(vertx);
-        if (!web.headers().isEmpty()) {
-            router.route().handler(ctx -> {
-                web.headers().forEach(ctx.response()::putHeader);
-                ctx.next();
-            });
-        }
-        router.get(HEALTH_PATH).handler(ctx -> {
+        router.route().handler(ctx -> {
+            HttpConnection connection = ctx.request().connection();
+            connections.requestStarted(connection);
+            ctx.addEndHandler(done -> connections.requestEnded(connection));
+            if (hasBody(ctx.request())) {
+                // No path takes a body: refuse it unread, and close rather than read past it to the next request.
+                ctx.response().setStatusCode(413).putHeader(HttpHeaders.CONNECTION, "close")
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                        .end("request bodies are not accepted\n").onComplete(sent -> connection.close());
+                return;
+            }
+            web.headers().forEach(ctx.response()::putHeader);
+            ctx.next();
+        });
+        router.route(HEALTH_PATH).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
             boolean ok = healthy.getAsBoolean();
             ctx.response().setStatusCode(ok ? 200 : 503)
                     .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
@@ -84,13 +96,20 @@ public final class MetricsServer implements AutoCloseable {
                 LOG.warning("basic auth without TLS: passwords cross the network in clear text");
             }
         }
-        router.get(telemetryPath).handler(ctx -> scrape(vertx, ctx, registry, formats));
-        router.get("/").handler(ctx -> ctx.response()
+        router.route(telemetryPath).method(HttpMethod.GET).method(HttpMethod.HEAD)
+                .handler(ctx -> scrape(ctx, scrapes, scrapesInProgress, limits.maxRequests()));
+        router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> ctx.response()
                 .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
                 .end(LandingPage.html(landingPageVersion, telemetryPath)));
-        HttpServerOptions options = serverOptions(web.tls());
+        // vert.x's default error pages carry no detail; a handler's exception is logged, never sent.
+        router.errorHandler(500, ctx -> {
+            LOG.log(Level.WARNING, "request " + ctx.request().method() + " " + ctx.request().path() + " failed", ctx.failure());
+            ctx.response().setStatusCode(500).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .end("internal error (see the exporter's log)\n");
+        });
         try {
-            HttpServer server = vertx.createHttpServer(options).requestHandler(router)
+            HttpServer server = vertx.createHttpServer(serverOptions(web.tls(), limits))
+                    .connectionHandler(connections::opened).requestHandler(router)
                     .listen(address.port(), address.host())
                     .toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             return new MetricsServer(vertx, server);
@@ -106,8 +125,15 @@ public final class MetricsServer implements AutoCloseable {
         }
     }
 
-    private static HttpServerOptions serverOptions(WebConfig.Tls tls) {
-        HttpServerOptions options = new HttpServerOptions().setCompressionSupported(true);
+    private static HttpServerOptions serverOptions(WebConfig.Tls tls, HttpLimits limits) {
+        HttpServerOptions options = new HttpServerOptions()
+                // Scrape bodies are gzipped once per collection by SharedScrape, not once per client here.
+                .setCompressionSupported(false)
+                // HTTP/1.1 only: the connection guard counts requests per connection, which h2c would multiplex.
+                .setHttp2ClearTextEnabled(false)
+                .setMaxInitialLineLength(HttpLimits.MAX_LINE_BYTES).setMaxHeaderSize(HttpLimits.MAX_HEADER_BYTES)
+                // No byte either way for this long closes a connection, whatever it is doing (vert.x's own timer).
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS).setIdleTimeout((int) limits.idleTimeout().toMillis());
         if (tls != null) {
             options.setSsl(true).setKeyCertOptions(tls.certificate()).setClientAuth(tls.clientAuth())
                     .setEnabledSecureTransportProtocols(tls.protocols());
@@ -119,34 +145,62 @@ public final class MetricsServer implements AutoCloseable {
         return options;
     }
 
-    private static void scrape(Vertx vertx, RoutingContext ctx, PrometheusRegistry registry, ExpositionFormats formats) {
-        String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
-        List<String> names = ctx.queryParam("name[]");
-        vertx.executeBlocking(() -> {
-            // name[]=... as in client_java's own exporters; names match with or without _total/_info.
-            MetricSnapshots snapshots = names.isEmpty() ? registry.scrape()
-                    : registry.scrape(MetricNameFilter.builder().nameMustBeEqualTo(names).build());
-            ExpositionFormatWriter writer = formats.findWriter(accept);
-            ByteArrayOutputStream body = new ByteArrayOutputStream(16 * 1024);
-            try {
-                writer.write(body, snapshots);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return new Exposition(writer.getContentType(), body.toByteArray());
-        }, false).onComplete(result -> {
+    private static boolean hasBody(HttpServerRequest request) {
+        String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+        return request.headers().contains(HttpHeaders.TRANSFER_ENCODING) || (length != null && !length.equals("0"));
+    }
+
+    private static void scrape(RoutingContext ctx, SharedScrape scrapes, AtomicInteger inProgress, int maxRequests) {
+        if (inProgress.incrementAndGet() > maxRequests) {
+            inProgress.decrementAndGet();
+            ctx.response().setStatusCode(503).putHeader(HttpHeaders.RETRY_AFTER, "1")
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .end("too many concurrent scrapes (--web.max-requests=" + maxRequests + ")\n");
+            return;
+        }
+        // Counted until the body is sent or the connection closes: a slow reader keeps its slot.
+        ctx.addEndHandler(done -> inProgress.decrementAndGet());
+        scrapes.scrape(ctx.request().getHeader(HttpHeaders.ACCEPT), ctx.queryParam("name[]"),
+                acceptsGzip(ctx.request().getHeader(HttpHeaders.ACCEPT_ENCODING))).onComplete(result -> {
             if (result.succeeded()) {
-                ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, result.result().contentType())
-                        .end(Buffer.buffer(result.result().body()));
+                SharedScrape.Encoded encoded = result.result();
+                ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, encoded.contentType())
+                        .putHeader(HttpHeaders.VARY, HttpHeaders.ACCEPT_ENCODING);
+                if (encoded.gzip()) {
+                    ctx.response().putHeader(HttpHeaders.CONTENT_ENCODING, "gzip");
+                }
+                ctx.response().end(encoded.body());
             } else {
                 LOG.log(Level.WARNING, "scrape failed", result.cause());
                 ctx.response().setStatusCode(500).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-                        .end("scrape failed: " + result.cause() + "\n");
+                        .end("scrape failed (see the exporter's log)\n");
             }
         });
     }
 
-    private record Exposition(String contentType, byte[] body) {
+    /** Whether Accept-Encoding admits gzip: a gzip or * coding whose q is not 0. */
+    static boolean acceptsGzip(String acceptEncoding) {
+        if (acceptEncoding == null) {
+            return false;
+        }
+        for (String coding : acceptEncoding.split(",")) {
+            String[] parts = coding.split(";");
+            String name = parts[0].trim().toLowerCase(Locale.ROOT);
+            if (!name.equals("gzip") && !name.equals("*")) {
+                continue;
+            }
+            boolean refused = false;
+            for (int i = 1; i < parts.length; i++) {
+                String parameter = parts[i].trim().toLowerCase(Locale.ROOT).replace(" ", "");
+                if (parameter.startsWith("q=")) {
+                    refused = parameter.substring(2).matches("0(\\.0{0,3})?");
+                }
+            }
+            if (!refused) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The port actually bound (useful when started on port 0). */

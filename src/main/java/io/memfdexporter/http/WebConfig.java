@@ -2,7 +2,10 @@ package io.memfdexporter.http;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -83,6 +86,9 @@ public final class WebConfig {
     /* $2a$, $2b$ or $2y$ (htpasswd -B), cost 04-31, 22 characters of salt and 31 of hash. */
     private static final Pattern BCRYPT = Pattern.compile("\\$2[aby]\\$(0[4-9]|[12][0-9]|3[01])\\$[./A-Za-z0-9]{53}");
 
+    /* Far above any web config, key or CA bundle (Mozilla's whole bundle is ~220 KiB); the YAML limit is 1 Mi code points. */
+    static final int MAX_FILE_BYTES = 1 << 20;
+
     private final Tls tls;
     private final Map<String, String> headers;
     private final Map<String, String> users;
@@ -107,9 +113,12 @@ public final class WebConfig {
     public static WebConfig load(Path file) {
         String text;
         try {
-            text = Files.readString(file);
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(readBounded(file))).toString();
         } catch (IOException e) {
             throw new WebConfigException("--web.config.file " + file + ": cannot read it: " + ioProblem(e));
+        } catch (FileTooLargeException e) {
+            throw new WebConfigException("--web.config.file " + file + ": " + e.getMessage());
         }
         try {
             return parse(text, file.toAbsolutePath().getParent());
@@ -232,9 +241,38 @@ public final class WebConfig {
     private static byte[] readFile(Section section, String key, String name, Path directory) {
         Path path = directory.resolve(name);
         try {
-            return Files.readAllBytes(path);
+            return readBounded(path);
         } catch (IOException e) {
             throw section.error(key, "cannot read " + path + ": " + ioProblem(e));
+        } catch (FileTooLargeException e) {
+            throw section.error(key, path + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The whole file, if it is at most {@link #MAX_FILE_BYTES}: checked by size first, and then by reading at most
+     * one byte more, so neither a huge file nor an endless one (/dev/zero, a FIFO fed forever) is ever buffered.
+     */
+    private static byte[] readBounded(Path path) throws IOException {
+        try (InputStream in = Files.newInputStream(path)) {
+            if (Files.isRegularFile(path) && Files.size(path) > MAX_FILE_BYTES) {
+                throw new FileTooLargeException(Files.size(path));
+            }
+            byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+            if (bytes.length > MAX_FILE_BYTES) {
+                throw new FileTooLargeException(-1);
+            }
+            return bytes;
+        }
+    }
+
+    /** A file named by the web config (or the config itself) is larger than any real one. */
+    private static final class FileTooLargeException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FileTooLargeException(long size) {
+            super((size < 0 ? "is" : "is " + size + " bytes,") + " larger than the " + (MAX_FILE_BYTES >> 20)
+                    + " MiB a web config file, certificate, key or CA file may have");
         }
     }
 

@@ -138,7 +138,7 @@ class BasicAuthTest {
     void aVerifiedPasswordIsServedAtOnceWhileWrongOnesWaitOrGet429AfterASecond() throws Exception {
         WebConfig web = WebConfig.parse("basic_auth_users: {alice: '" + BCrypt.hashpw("secret", BCrypt.gensalt(10)) + "'}",
                 Path.of("."));
-        try (MetricsServer server = MetricsServer.start(new ListenAddress("127.0.0.1", 0), "/metrics", web,
+        try (MetricsServer server = MetricsServer.start(new ListenAddress("127.0.0.1", 0), "/metrics", web, HttpLimits.DEFAULT,
                 new PrometheusRegistry(), () -> true, "test")) {
             assertEquals(200, get(server.port(), "alice", "secret").get().statusCode(), "verified once, by bcrypt");
 

@@ -180,4 +180,19 @@ class WebConfigTest {
         assertEquals("--web.config.file " + bad + ": basic_auth_users.bob is not a bcrypt hash ($2a$, $2b$ or $2y$;"
                 + " make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')", assertThrows(WebConfigException.class, () -> WebConfig.load(bad)).getMessage());
     }
+
+    @Test
+    void namedFilesThatNeverEndOrExceedTheLimitAreRefusedUnread() throws Exception {
+        // /dev/zero has size 0 and no end: only the bounded read stops it.
+        WebConfigException endless = assertThrows(WebConfigException.class,
+                () -> parse("tls_server_config: {cert_file: server.pem, key_file: /dev/zero}"));
+        assertEquals("tls_server_config.key_file /dev/zero: is larger than the 1 MiB a web config file, certificate, key"
+                + " or CA file may have", endless.getMessage());
+        Path justOver = dir.resolve("ca-over.pem");
+        Files.write(justOver, new byte[WebConfig.MAX_FILE_BYTES + 1]);
+        WebConfigException over = assertThrows(WebConfigException.class, () -> parse("tls_server_config: {cert_file: server.pem,"
+                + " key_file: server-key.pem, client_auth_type: RequireAndVerifyClientCert, client_ca_file: ca-over.pem}"));
+        assertEquals("tls_server_config.client_ca_file " + justOver + ": is 1048577 bytes, larger than the 1 MiB a web"
+                + " config file, certificate, key or CA file may have", over.getMessage());
+    }
 }

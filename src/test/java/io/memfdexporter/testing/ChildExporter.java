@@ -4,6 +4,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -67,11 +69,25 @@ public final class ChildExporter implements AutoCloseable {
         return command;
     }
 
-    private static Process launch(List<String> wrapper, String... args) throws IOException {
+    /** The JVM flags every launcher runs the exporter with: EXPORTER_JVM_FLAGS in scripts/lib.sh. */
+    public static List<String> productionJvmFlags() {
+        try {
+            Matcher array = Pattern.compile("EXPORTER_JVM_FLAGS=\\(([^)]*)\\)").matcher(Files.readString(Path.of("scripts/lib.sh")));
+            if (!array.find()) {
+                throw new AssertionError("no EXPORTER_JVM_FLAGS=(...) in scripts/lib.sh");
+            }
+            return List.of(array.group(1).trim().split("\\s+"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Process launch(List<String> wrapper, List<String> jvmFlags, String... args) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
         // No /tmp/hsperfdata_root/PID file, which the exporter cannot delete once it dropped root.
         command.add("-XX:-UsePerfData");
+        command.addAll(jvmFlags);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("io.memfdexporter.cli.Main");
@@ -82,7 +98,13 @@ public final class ChildExporter implements AutoCloseable {
 
     /** Runs an exporter that is expected to fail at startup, and returns how it exited. */
     public static Exit runToExit(List<String> wrapper, String... args) throws IOException, InterruptedException {
-        try (ChildExporter child = new ChildExporter(launch(wrapper, args))) {
+        return runToExit(wrapper, List.of(), args);
+    }
+
+    /** As {@link #runToExit(List, String...)}, with JVM flags. */
+    public static Exit runToExit(List<String> wrapper, List<String> jvmFlags, String... args)
+            throws IOException, InterruptedException {
+        try (ChildExporter child = new ChildExporter(launch(wrapper, jvmFlags, args))) {
             if (!child.process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 throw new AssertionError("the exporter did not exit; stderr: " + child.stderr);
             }
@@ -93,7 +115,13 @@ public final class ChildExporter implements AutoCloseable {
 
     /** Starts an exporter and waits until it listens. */
     public static ChildExporter start(List<String> wrapper, String... args) throws IOException, InterruptedException {
-        ChildExporter child = new ChildExporter(launch(wrapper, args));
+        return start(wrapper, List.of(), args);
+    }
+
+    /** As {@link #start(List, String...)}, with JVM flags. */
+    public static ChildExporter start(List<String> wrapper, List<String> jvmFlags, String... args)
+            throws IOException, InterruptedException {
+        ChildExporter child = new ChildExporter(launch(wrapper, jvmFlags, args));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
         while (System.nanoTime() < deadline) {
             Matcher listening = LISTENING.matcher(child.stderr);
@@ -116,6 +144,23 @@ public final class ChildExporter implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** A field of /proc/PID/status in kB, e.g. VmHWM (peak RSS). */
+    public long statusKb(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").trim());
+            }
+        }
+        throw new AssertionError("no " + field + " in /proc/" + pid() + "/status");
+    }
+
+    /** The child's open file descriptors. */
+    public int openFds() throws IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid() + "/fd"))) {
+            return (int) fds.count();
+        }
     }
 
     public String stderrSoFar() {
