@@ -96,7 +96,12 @@ public final class BpfPins {
                 throw new BpfUnavailableException("--bpf.pin-path " + root + " is not on a bpf filesystem: use a"
                         + " directory below " + BPFFS + " (mounted if needed), e.g. " + BPFFS.resolve("memfd_exporter"));
             }
-            mountBpffs(nat);
+            // Two exporters starting at once would each mount one, the second hiding the first and its pins.
+            PinLock.whileHolding(nat, BPFFS.getParent(), () -> {
+                if (!isOnBpffs(nearestExisting(root))) {
+                    mountBpffs(nat);
+                }
+            });
         }
         requireOwnDirectory();
         try {

@@ -70,6 +70,25 @@ public final class PinLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs a short step that other processes must not interleave with their
+     * own, under a lock on an existing directory, waiting for it if need be.
+     */
+    static void whileHolding(Native nat, Path dir, Runnable step) {
+        int fd = nat.libc().open(dir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            throw new BpfUnavailableException("cannot open " + dir + ": " + Errnos.describe(nat.lastLibcErrno()));
+        }
+        try {
+            if (nat.libc().flock(fd, LOCK_EX) != 0) {
+                throw new BpfUnavailableException("cannot lock " + dir + ": " + Errnos.describe(nat.lastLibcErrno()));
+            }
+            step.run();
+        } finally {
+            nat.libc().close(fd);
+        }
+    }
+
     private static boolean isStill(Path dir, int fd) {
         try {
             return Files.isSameFile(dir, Path.of("/proc/self/fd/" + fd));
