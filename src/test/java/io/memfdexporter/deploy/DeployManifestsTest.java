@@ -34,6 +34,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 import io.memfdexporter.cli.Main;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
+import io.memfdexporter.testing.ChildExporter;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -47,7 +48,6 @@ class DeployManifestsTest {
     private static final Path KUBERNETES = ROOT.resolve("deploy/kubernetes");
     private static final Path SYSTEMD_UNIT = ROOT.resolve("deploy/systemd/memfd-exporter.service");
     private static final Path DOCKERFILE = ROOT.resolve("Dockerfile");
-    private static final Path LAUNCHER_LIB = ROOT.resolve("scripts/lib.sh");
     private static final String TRACEFS = "/sys/kernel/tracing";
 
     /** Every YAML document under deploy/kubernetes, by kind. */
@@ -243,9 +243,7 @@ class DeployManifestsTest {
 
     @Test
     void everyLauncherUsesTheBenchmarkedJvmFlags() {
-        Matcher array = Pattern.compile("EXPORTER_JVM_FLAGS=\\(([^)]*)\\)").matcher(String.join("\n", readLines(LAUNCHER_LIB)));
-        assertTrue(array.find(), "no EXPORTER_JVM_FLAGS=(...) in " + LAUNCHER_LIB);
-        Set<String> measured = tokens(array.group(1));
+        Set<String> measured = new TreeSet<>(ChildExporter.Jvm.productionFlags());
         assertTrue(measured.contains("-Xmx64m"), "EXPORTER_JVM_FLAGS: " + measured);
 
         assertEquals(measured, jvmFlags(execStart()), "systemd ExecStart vs scripts/lib.sh");
