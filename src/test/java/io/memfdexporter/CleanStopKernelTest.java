@@ -67,7 +67,8 @@ class CleanStopKernelTest {
         int droppedStops = 0;
         int stopsDuringScan = 0;
         int stopsDuringScrapes = 0;
-        try (MemfdHolder holder = MemfdHolder.start(HELD_MEMFDS)) {
+        MemfdHolder holder = MemfdHolder.start(HELD_MEMFDS);
+        try {
             for (int stop = 0; stop < STOPS; stop++) {
                 boolean live = stop % 2 == 1;
                 List<String> args = new ArrayList<>(List.of("--web.listen-address=127.0.0.1:0", "--bpf.max-comms=65536"));
@@ -112,6 +113,8 @@ class CleanStopKernelTest {
                     assertTrue(BpfIds.awaitGone(programs), context + ": programs left in the kernel: " + programs);
                 }
             }
+        } finally {
+            holder.close();
         }
         System.out.printf("%d clean stops: %d with privileges dropped, %d during a live scan, %d with scrapes in flight%n",
                 STOPS, droppedStops, stopsDuringScan, stopsDuringScrapes);
@@ -226,10 +229,14 @@ class CleanStopKernelTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             running.set(false);
-            for (Thread thread : threads) {
-                thread.join(60_000);
+            try {
+                for (Thread thread : threads) {
+                    thread.join(60_000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -261,9 +268,13 @@ class CleanStopKernelTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             process.destroyForcibly();
-            process.waitFor();
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

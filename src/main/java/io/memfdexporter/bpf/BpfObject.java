@@ -70,7 +70,7 @@ public final class BpfObject implements AutoCloseable {
 
     /**
      * Opens a BPF object embedded in the jar, after checking this process may use
-     * BPF at all; nothing reaches the kernel before {@link #load()}.
+     * BPF at all; nothing reaches the kernel before {@link #loadAndAttach}.
      *
      * @throws BpfUnavailableException with a message for a human when it cannot be used here
      */
@@ -93,7 +93,7 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Opens (parses) an ELF image; nothing reaches the kernel before {@link #load()}. */
+    /** Opens (parses) an ELF image; nothing reaches the kernel before {@link #loadAndAttach}. */
     static BpfObject open(Native nat, byte[] elf, String name) {
         jnr.ffi.Runtime runtime = nat.runtime();
         Pointer image = Memory.allocateDirect(runtime, elf.length);
@@ -124,7 +124,7 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Sets a map's capacity; only before {@link #load()}. */
+    /** Sets a map's capacity; only before {@link #loadAndAttach}. */
     public void setMaxEntries(String mapName, int maxEntries) {
         int rc = libbpf.bpf_map__set_max_entries(mapPointer(mapName), maxEntries);
         if (rc < 0) {
@@ -135,7 +135,7 @@ public final class BpfObject implements AutoCloseable {
 
     /**
      * Leaves programs out of the load, for those the running kernel cannot
-     * verify or attach; only before {@link #load()}. They are not pinned either.
+     * verify or attach; only before {@link #loadAndAttach}. They are not pinned either.
      */
     public void skipPrograms(String... programNames) {
         for (String programName : programNames) {
@@ -156,7 +156,7 @@ public final class BpfObject implements AutoCloseable {
      * nothing is loaded or attached again, so nothing counts twice, and the
      * counts go on. Any other state pinned for this object (another build,
      * other settings, or an interrupted run) is removed first and counts
-     * restart from zero, as the log says. The caller holds {@link BpfPins#lock()}:
+     * restart from zero, as the log says. The caller holds {@link BpfPins#lock(Native)}:
      * another exporter on the same directory would remove this state while it is pinned.
      *
      * @throws BpfUnavailableException when the kernel refuses, or the pin directory cannot be had
