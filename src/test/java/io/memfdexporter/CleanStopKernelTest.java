@@ -124,6 +124,28 @@ class CleanStopKernelTest {
         assertTrue(stopsDuringScrapes >= STOPS / 2, stopsDuringScrapes + " stops with scrapes in flight");
     }
 
+    @Test
+    void aSigtermDuringTheStartWaitsForItAndStopsCleanly(@TempDir Path dir) throws Exception {
+        try (ChildExporter exporter = ChildExporter.spawn(List.of(), new ChildExporter.Jvm(List.of("-XX:-UsePerfData"), dir),
+                "--web.listen-address=127.0.0.1:0", "--no-collector.live")) {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            // The first probe is attached, the three others not yet.
+            while (!exporter.stderrSoFar().contains("source=MemfdProbe msg=\"attached")) {
+                assertTrue(System.nanoTime() < deadline, exporter.stderrSoFar());
+                Thread.sleep(5);
+            }
+            Set<Integer> programs = BpfIds.programIds(exporter.pid());
+            assertFalse(programs.isEmpty());
+            ChildExporter.Exit exit = exporter.terminate();
+
+            assertEquals(0, exit.code(), exit.stderr());
+            assertTrue(exit.stderr().contains("source=ExecProbe msg=\"attached"), "the start went on:\n" + exit.stderr());
+            assertTrue(exit.stderr().contains("msg=\"stopped: BPF programs detached\""), exit.stderr());
+            assertTrue(BpfIds.awaitGone(programs), "programs left in the kernel: " + programs);
+            assertEquals(List.of(), crashFiles(dir));
+        }
+    }
+
     /** COMMS distinct comms, one memfd_create each, from one thread renamed before each call. */
     private static void fill(int stop) {
         CommThreads.runAs("mfdstopfill", () -> {
