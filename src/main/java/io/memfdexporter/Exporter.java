@@ -10,6 +10,7 @@ import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.Capabilities;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.HttpLimits;
+import io.memfdexporter.bpf.PinLock;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.live.LiveMemfdMonitor;
@@ -35,7 +36,10 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 /**
  * The composition root: attaches the probes, starts the live memfd scans,
  * registers the collectors and serves HTTP. Closing it stops serving and
- * scanning, detaches the programs (unless pinned) and closes every fd.
+ * scanning, detaches the programs (unless pinned) and closes every fd, in an
+ * order that lets no scrape or scan touch what is already closed: the HTTP
+ * server stops accepting, the scrapes in flight finish (later ones are
+ * refused), the scan in progress ends, and only then are the probes closed.
  */
 public final class Exporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
@@ -44,8 +48,11 @@ public final class Exporter implements AutoCloseable {
     private final List<Probe> probes;
     /** Null with --no-collector.live. */
     private final LiveMemfdMonitor live;
+    private final CollectorSet collectors;
     private final MetricsServer server;
     private final BpfPins pins;
+    /** Null without --bpf.pin-path. */
+    private final PinLock pinLock;
 
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
@@ -99,25 +106,34 @@ public final class Exporter implements AutoCloseable {
         }
     }
 
-    private Exporter(List<Probe> probes, LiveMemfdMonitor live, MetricsServer server, BpfPins pins) {
+    private Exporter(List<Probe> probes, LiveMemfdMonitor live, CollectorSet collectors, MetricsServer server,
+                     BpfPins pins, PinLock pinLock) {
         this.probes = probes;
         this.live = live;
+        this.collectors = collectors;
         this.server = server;
         this.pins = pins;
+        this.pinLock = pinLock;
     }
 
     /**
      * Attaches, serves, then drops privileges if asked.
      *
-     * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached
+     * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached, or another
+     *         exporter holds the pin directory
      * @throws io.memfdexporter.http.ListenException when the address cannot be bound
      * @throws io.memfdexporter.privileges.PrivilegeDropException when privileges cannot be dropped
      */
     public static Exporter start(Config config) {
         List<Probe> probes = new ArrayList<>();
         LiveMemfdMonitor live = null;
+        CollectorSet collectorSet = null;
         MetricsServer server = null;
+        PinLock pinLock = null;
         try {
+            if (config.pins().enabled()) {
+                pinLock = config.pins().lock(Native.get());
+            }
             // Before any probe attaches: the scanner creates a memfd of each kind to learn where memfds live, and
             // the exporter's own probes would count those calls.
             LiveMemfdScanner scanner = config.live() ? new LiveMemfdScanner(config.liveMaxFds()) : null;
@@ -148,7 +164,8 @@ public final class Exporter implements AutoCloseable {
             }
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
-            registry.register(new CollectorSet(collectors, buildInfo));
+            collectorSet = new CollectorSet(collectors, buildInfo);
+            registry.register(collectorSet);
             server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), config.http(), registry,
                     () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
             if (config.dropPrivileges()) {
@@ -160,15 +177,9 @@ public final class Exporter implements AutoCloseable {
             int port = server.port();
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
                     + ", metrics at " + config.telemetryPath() + " (" + config.web().describe() + ")");
-            return new Exporter(attached, live, server, config.pins());
+            return new Exporter(attached, live, collectorSet, server, config.pins(), pinLock);
         } catch (RuntimeException e) {
-            if (server != null) {
-                server.close();
-            }
-            if (live != null) {
-                live.close();
-            }
-            closeAll(probes);
+            closeInOrder(server, collectorSet, live, probes, pinLock);
             throw e;
         }
     }
@@ -200,20 +211,34 @@ public final class Exporter implements AutoCloseable {
         return server.port();
     }
 
-    /** Closes probes in the reverse order of their attach. */
-    private static void closeAll(List<Probe> probes) {
+    /**
+     * Stops accepting scrapes, waits for those in flight (refusing later
+     * ones), stops the live scans, closes the probes in the reverse order of
+     * their attach, and releases the pin directory last; each may be null
+     * (not started).
+     */
+    private static void closeInOrder(MetricsServer server, CollectorSet collectors, LiveMemfdMonitor live,
+                                     List<Probe> probes, PinLock pinLock) {
+        if (server != null) {
+            server.close();
+        }
+        if (collectors != null) {
+            collectors.close();
+        }
+        if (live != null) {
+            live.close();
+        }
         for (int i = probes.size() - 1; i >= 0; i--) {
             probes.get(i).close();
+        }
+        if (pinLock != null) {
+            pinLock.close();
         }
     }
 
     @Override
     public void close() {
-        server.close();
-        if (live != null) {
-            live.close();
-        }
-        closeAll(probes);
+        closeInOrder(server, collectors, live, probes, pinLock);
         if (pins.enabled()) {
             LOG.info(() -> "stopped: the BPF programs stay attached and pinned in " + pins.root()
                     + ", counting for the next start (--bpf.unpin detaches them)");

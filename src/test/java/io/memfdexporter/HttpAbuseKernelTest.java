@@ -48,7 +48,7 @@ class HttpAbuseKernelTest {
 
     @Test
     void twoHundredConcurrentScrapersOnAFullMapGet200Or503AndPeakRssStaysWithinTheReadmeFigure() throws Exception {
-        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.productionJvmFlags(),
+        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.Jvm.production(),
                 "--web.listen-address=127.0.0.1:0")) {
             fillCallsByComm();
             Exposition full = Http.scrape(exporter.port());
@@ -84,7 +84,7 @@ class HttpAbuseKernelTest {
     void twoThousandPartialRequestsAndSlowlorisAreClosedByTheReadHeaderTimeoutWhileMetricsAnswers() throws Exception {
         // The default deadline: opening 2,000 connections takes seconds on a loaded machine, and all must be held first.
         int timeoutSeconds = HttpLimits.DEFAULT_READ_HEADER_TIMEOUT_SECONDS;
-        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.productionJvmFlags(),
+        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.Jvm.production(),
                 "--web.listen-address=127.0.0.1:0", "--web.max-connections=3000")) {
             Http.scrape(exporter.port());
             int baseline = exporter.openFds();
@@ -139,7 +139,7 @@ class HttpAbuseKernelTest {
 
     @Test
     void atTheConnectionLimitNewConnectionsEvictIdleOnesSoPrometheusIsNotLockedOut() throws Exception {
-        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.productionJvmFlags(),
+        try (ChildExporter exporter = ChildExporter.start(List.of(), ChildExporter.Jvm.production(),
                 "--web.listen-address=127.0.0.1:0", "--web.max-connections=256", "--web.read-header-timeout=60s")) {
             Http.scrape(exporter.port());
             int baseline = exporter.openFds();
@@ -210,7 +210,7 @@ class HttpAbuseKernelTest {
     @Test
     void aFiftyMegabyteWebConfigOrCertificateIsRefusedBeforeItIsRead() throws Exception {
         Path config = sparse(dir.resolve("web.yml"));
-        ChildExporter.Exit exit = ChildExporter.runToExit(List.of(), ChildExporter.productionJvmFlags(),
+        ChildExporter.Exit exit = ChildExporter.runToExit(List.of(), ChildExporter.Jvm.production(),
                 "--web.listen-address=127.0.0.1:0", "--web.config.file=" + config);
         assertEquals(1, exit.code(), exit.stderr());
         assertEquals(List.of("memfd_exporter: --web.config.file " + config + ": is 52428800 bytes, larger than the 1 MiB"
@@ -219,7 +219,7 @@ class HttpAbuseKernelTest {
         TestCertificates.writeTo(dir); // a valid key, so only the certificate's size is wrong
         Path cert = sparse(dir.resolve("huge.pem"));
         Path named = Files.writeString(dir.resolve("named.yml"), "tls_server_config:\n  cert_file: huge.pem\n  key_file: server-key.pem\n");
-        exit = ChildExporter.runToExit(List.of(), ChildExporter.productionJvmFlags(),
+        exit = ChildExporter.runToExit(List.of(), ChildExporter.Jvm.production(),
                 "--web.listen-address=127.0.0.1:0", "--web.config.file=" + named);
         assertEquals(1, exit.code(), exit.stderr());
         assertEquals(List.of("memfd_exporter: --web.config.file " + named + ": tls_server_config.cert_file " + cert

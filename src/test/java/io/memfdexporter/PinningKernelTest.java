@@ -31,7 +31,8 @@ import io.memfdexporter.testing.TestLibC;
 /**
  * --bpf.pin-path on a real kernel: counting goes on while no exporter runs, a
  * restart reattaches without attaching twice, a state of another build is
- * replaced, --bpf.unpin leaves nothing behind.
+ * replaced, --bpf.unpin leaves nothing behind, one exporter at a time owns the
+ * directory.
  *
  * <p>Each test runs its exporters one after another in one private mount
  * namespace kept by a holder process, where /sys/fs/bpf starts unmounted: the
@@ -44,6 +45,8 @@ import io.memfdexporter.testing.TestLibC;
 class PinningKernelTest {
     private static final String PIN_PATH = "/sys/fs/bpf/memfd_exporter_test";
     private static final String STATE_DIR = PIN_PATH + "/memfd";
+    private static final String IN_USE = "memfd_exporter: --bpf.pin-path " + PIN_PATH + " is in use by another"
+            + " memfd_exporter (or its --bpf.unpin): run one exporter per directory";
 
     private final Set<Integer> programsSeen = new HashSet<>();
 
@@ -179,6 +182,53 @@ class PinningKernelTest {
             assertFalse(namespace.mountinfo().contains(" - bpf "), namespace.mountinfo());
             // No link pinned or held anywhere: the programs no longer exist, so nothing counts calls any more.
             assertTrue(BpfIds.awaitGone(programs), "programs freed right after --bpf.unpin: " + programs);
+        }
+        assertEveryProgramSeenIsGone();
+    }
+
+    @Test
+    void ofTwoExportersStartedAtOnceOnOneDirectoryOneRunsWithItsStateIntactAndTheOtherExitsOne() throws Exception {
+        String comm = uniqueComm("mfdplock");
+        String[] args = {"--web.listen-address=127.0.0.1:0", "--bpf.pin-path=" + PIN_PATH};
+        try (MountNamespace namespace = MountNamespace.withoutBpffs()) {
+            Set<Integer> programs;
+            // Both mount-or-find the bpffs, prepare the directory and load at the same time.
+            try (ChildExporter a = ChildExporter.spawn(namespace.wrapper(), ChildExporter.Jvm.TEST, args);
+                 ChildExporter b = ChildExporter.spawn(namespace.wrapper(), ChildExporter.Jvm.TEST, args)) {
+                boolean aRuns = a.awaitListening();
+                boolean bRuns = b.awaitListening();
+                assertTrue(aRuns ^ bRuns, "exactly one runs:\n" + a.stderrSoFar() + "\n" + b.stderrSoFar());
+                ChildExporter running = aRuns ? a : b;
+                ChildExporter.Exit refused = (aRuns ? b : a).awaitExit();
+                assertEquals(1, refused.code(), refused.stderr());
+                List<String> lines = refused.stderrLines();
+                assertEquals(IN_USE, lines.get(lines.size() - 1), refused.stderr());
+                assertEquals(1, lines.stream().filter(line -> line.startsWith("memfd_exporter:")).count(), refused.stderr());
+
+                CommThreads.runAs(comm, calls(13, TestLibC.MFD_CLOEXEC));
+                assertEquals(13, countedFor(running, comm), running.stderrSoFar());
+                programs = programsOf(running);
+                for (String object : list(namespace.path(PIN_PATH))) {
+                    List<String> states = list(namespace.path(PIN_PATH + "/" + object));
+                    assertEquals(1, states.size(), object + ": " + states);
+                    assertFalse(states.get(0).endsWith("-partial"), object + ": " + states);
+                }
+                // --bpf.unpin is refused as well while an exporter runs, and removes nothing.
+                ChildExporter.Exit unpin = ChildExporter.runToExit(namespace.wrapper(), "--bpf.pin-path=" + PIN_PATH,
+                        "--bpf.unpin");
+                assertEquals(1, unpin.code(), unpin.stderr());
+                assertEquals(List.of(IN_USE), unpin.stderrLines());
+                CommThreads.runAs(comm, calls(2, TestLibC.MFD_CLOEXEC));
+                assertEquals(13 + 2, countedFor(running, comm), "the pinned maps still count");
+                running.kill();
+            }
+            CommThreads.runAs(comm, calls(4, TestLibC.MFD_CLOEXEC)); // no exporter runs
+            try (ChildExporter next = start(namespace)) {
+                assertTrue(next.stderrSoFar().contains("reattached to the BPF state pinned in " + STATE_DIR + "/"),
+                        next.stderrSoFar());
+                assertEquals(13 + 2 + 4, countedFor(next, comm), "the state pinned by the one that ran is intact");
+                assertEquals(programs, programsOf(next));
+            }
         }
         assertEveryProgramSeenIsGone();
     }

@@ -1,5 +1,6 @@
 package io.memfdexporter.bpf;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -8,21 +9,25 @@ import jnr.ffi.Pointer;
 
 /**
  * Reads a loaded BPF map. Hash maps are read with {@code bpf_map_lookup_batch}:
- * a few syscalls per scrape instead of two per key.
+ * a few syscalls per scrape instead of two per key. Every read holds a lease on
+ * the owning object's {@link Lifetime}, so the fd it uses cannot be closed (and
+ * its number reused by another file) while it runs, and is refused after.
  */
 public final class BpfMap {
     /* The kernel refuses (ENOSPC) a batch smaller than one hash bucket; 256 avoids retries in practice. */
     private static final int INITIAL_BATCH = 256;
 
     private final Native nat;
+    private final Lifetime lifetime;
     private final String name;
     private final int fd;
     private final int keySize;
     private final int valueSize;
     private final int maxEntries;
 
-    BpfMap(Native nat, String name, int fd, int keySize, int valueSize, int maxEntries) {
+    BpfMap(Native nat, Lifetime lifetime, String name, int fd, int keySize, int valueSize, int maxEntries) {
         this.nat = nat;
+        this.lifetime = lifetime;
         this.name = name;
         this.fd = fd;
         this.keySize = keySize;
@@ -49,8 +54,13 @@ public final class BpfMap {
      * read may or may not be seen, as with any BPF map iteration.
      *
      * @return the number of entries visited
+     * @throws IllegalStateException when the map's object is closed
      */
     public int forEach(EntryConsumer consumer) {
+        return lifetime.use(() -> readBatches(consumer));
+    }
+
+    private int readBatches(EntryConsumer consumer) {
         jnr.ffi.Runtime runtime = nat.runtime();
         LibBpf libbpf = nat.libbpf();
         // Hash maps use a u32 bucket index as the batch token; key size covers other map types.
@@ -68,6 +78,13 @@ public final class BpfMap {
         while (true) {
             count.putInt(0, batch);
             int rc = libbpf.bpf_map_lookup_batch(fd, first ? null : inBatch, outBatch, keys, values, count, null);
+            // The kernel reads and writes these by address: keep them until the call returned (jnr frees
+            // direct memory once its Pointer is collected, which may happen right after the last Java use).
+            Reference.reachabilityFence(inBatch);
+            Reference.reachabilityFence(outBatch);
+            Reference.reachabilityFence(keys);
+            Reference.reachabilityFence(values);
+            Reference.reachabilityFence(count);
             if (rc == -Errnos.ENOSPC && count.getInt(0) == 0) {
                 batch *= 2;
                 keys = Memory.allocateDirect(runtime, (long) batch * keySize);
@@ -149,7 +166,9 @@ public final class BpfMap {
         keyBytes.duplicate().get(keyArray);
         key.put(0, keyArray, 0, keySize);
         Pointer values = Memory.allocateDirect(runtime, resultSize, true);
-        int rc = nat.libbpf().bpf_map_lookup_elem(fd, key, values);
+        int rc = lifetime.use(() -> nat.libbpf().bpf_map_lookup_elem(fd, key, values));
+        // No Java use of key follows: without the fence it could be freed during the call.
+        Reference.reachabilityFence(key);
         if (rc < 0) {
             throw new BpfException("looking up map " + name, -rc);
         }

@@ -2,7 +2,7 @@ package io.memfdexporter.bpf;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +27,11 @@ import jnr.ffi.Pointer;
  * A BPF object file opened from memory, loaded into the kernel, and its
  * attached programs. Closing it detaches every program and closes every fd,
  * except what is pinned (see {@link #loadAndAttach}): that stays in the kernel.
+ * <p>
+ * What reads need at run time (map and program fds) is resolved once, when the
+ * programs are attached: no read walks libbpf's object. Reads of maps and
+ * programs may run on any thread, concurrently; {@link #close()} waits for
+ * those in flight and refuses later ones (see {@link Lifetime}).
  */
 public final class BpfObject implements AutoCloseable {
     private static final String TRACEPOINT_SECTION = "tracepoint/";
@@ -47,10 +52,11 @@ public final class BpfObject implements AutoCloseable {
     /* libbpf reads the ELF image until load: keep it reachable until then (or close, when never loaded). */
     private Pointer elfImage;
     private final List<BpfLink> links = new ArrayList<>();
-    /* Programs reopened from pins: libbpf only knows the fds of programs it loaded itself. */
-    private final Map<String, Integer> pinnedProgramFds = new HashMap<>();
+    /* Every loaded program's fd, resolved at attach: libbpf's own, or (reopened from pins) ours to close. */
+    private final Map<String, Integer> programFds = new HashMap<>();
+    private boolean programFdsFromPins;
     private final Set<String> skippedPrograms = new HashSet<>();
-    private boolean closed;
+    private final Lifetime lifetime;
 
     private BpfObject(Native nat, Pointer object, String name, byte[] elfDigest, Pointer elfImage) {
         this.nat = nat;
@@ -59,11 +65,12 @@ public final class BpfObject implements AutoCloseable {
         this.name = name;
         this.elfDigest = elfDigest;
         this.elfImage = elfImage;
+        this.lifetime = new Lifetime(name);
     }
 
     /**
      * Opens a BPF object embedded in the jar, after checking this process may use
-     * BPF at all; nothing reaches the kernel before {@link #load()}.
+     * BPF at all; nothing reaches the kernel before {@link #loadAndAttach}.
      *
      * @throws BpfUnavailableException with a message for a human when it cannot be used here
      */
@@ -86,7 +93,7 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Opens (parses) an ELF image; nothing reaches the kernel before {@link #load()}. */
+    /** Opens (parses) an ELF image; nothing reaches the kernel before {@link #loadAndAttach}. */
     static BpfObject open(Native nat, byte[] elf, String name) {
         jnr.ffi.Runtime runtime = nat.runtime();
         Pointer image = Memory.allocateDirect(runtime, elf.length);
@@ -98,7 +105,12 @@ public final class BpfObject implements AutoCloseable {
         opts.putLong(0, 16);
         opts.putPointer(8, objectName);
         Pointer object = nat.libbpf().bpf_object__open_mem(image, elf.length, opts);
+        // jnr frees direct memory when its Pointer is collected, which may be right after its last Java use
+        // (objectName has none: only opts' bytes point to it); keep all three until libbpf returned.
+        Reference.reachabilityFence(objectName);
+        Reference.reachabilityFence(opts);
         if (object == null) {
+            Reference.reachabilityFence(image);
             throw new BpfException("opening BPF object " + name, nat.lastErrno());
         }
         return new BpfObject(nat, object, name, sha256().digest(elf), image);
@@ -112,7 +124,7 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
-    /** Sets a map's capacity; only before {@link #load()}. */
+    /** Sets a map's capacity; only before {@link #loadAndAttach}. */
     public void setMaxEntries(String mapName, int maxEntries) {
         int rc = libbpf.bpf_map__set_max_entries(mapPointer(mapName), maxEntries);
         if (rc < 0) {
@@ -123,7 +135,7 @@ public final class BpfObject implements AutoCloseable {
 
     /**
      * Leaves programs out of the load, for those the running kernel cannot
-     * verify or attach; only before {@link #load()}. They are not pinned either.
+     * verify or attach; only before {@link #loadAndAttach}. They are not pinned either.
      */
     public void skipPrograms(String... programNames) {
         for (String programName : programNames) {
@@ -144,7 +156,8 @@ public final class BpfObject implements AutoCloseable {
      * nothing is loaded or attached again, so nothing counts twice, and the
      * counts go on. Any other state pinned for this object (another build,
      * other settings, or an interrupted run) is removed first and counts
-     * restart from zero, as the log says.
+     * restart from zero, as the log says. The caller holds {@link BpfPins#lock(Native)}:
+     * another exporter on the same directory would remove this state while it is pinned.
      *
      * @throws BpfUnavailableException when the kernel refuses, or the pin directory cannot be had
      */
@@ -243,9 +256,10 @@ public final class BpfObject implements AutoCloseable {
             nat.libc().close(fd);
             check(rc, "reusing pinned map " + libbpf.bpf_map__name(map));
         });
+        programFdsFromPins = true;
         forEachProgram(program -> {
             String programName = libbpf.bpf_program__name(program);
-            pinnedProgramFds.put(programName, objGet(state.resolve(PROGRAMS).resolve(programName)));
+            programFds.put(programName, objGet(state.resolve(PROGRAMS).resolve(programName)));
         });
         List<BpfLink> reopened = new ArrayList<>();
         for (String programName : programNames) {
@@ -299,7 +313,7 @@ public final class BpfObject implements AutoCloseable {
      *
      * @throws BpfUnavailableException when the kernel refuses
      */
-    public void load() {
+    private void load() {
         int rc = libbpf.bpf_object__load(object);
         elfImage = null;
         if (rc == -Errnos.EPERM) {
@@ -310,6 +324,7 @@ public final class BpfObject implements AutoCloseable {
             throw new BpfUnavailableException(new BpfException("loading BPF object", -rc).getMessage()
                     + " (run with --log.level=debug for libbpf's log)");
         }
+        forEachProgram(program -> programFds.put(libbpf.bpf_program__name(program), libbpf.bpf_program__fd(program)));
     }
 
     /**
@@ -319,7 +334,7 @@ public final class BpfObject implements AutoCloseable {
      * @throws MissingTracepointException when the kernel lacks a tracepoint
      * @throws BpfUnavailableException when tracefs cannot be had
      */
-    public List<BpfLink> attachAll(String... programNames) {
+    private List<BpfLink> attachAll(String... programNames) {
         List<BpfLink> attached = new ArrayList<>();
         Tracefs tracefs = null;
         try {
@@ -343,9 +358,13 @@ public final class BpfObject implements AutoCloseable {
         }
     }
 
+    /* Only after the load or reopen; the fds are libbpf's or ours, valid until close. */
     private int programFd(String programName) {
-        Integer pinned = pinnedProgramFds.get(programName);
-        return pinned != null ? pinned : libbpf.bpf_program__fd(program(programName));
+        Integer fd = programFds.get(programName);
+        if (fd == null) {
+            throw new IllegalArgumentException("no loaded BPF program named " + programName);
+        }
+        return fd;
     }
 
     private Pointer program(String programName) {
@@ -375,59 +394,67 @@ public final class BpfObject implements AutoCloseable {
      */
     public int runSyscallProgram(String programName) {
         int fd = programFd(programName);
-        // struct bpf_test_run_opts, all zero but sz: no context, no data, repeat 0 (as syscall programs require).
-        Pointer opts = Memory.allocateDirect(nat.runtime(), TEST_RUN_OPTS_SIZE, true);
-        opts.putLong(0, TEST_RUN_OPTS_SIZE);
-        int rc = libbpf.bpf_prog_test_run_opts(fd, opts);
-        if (rc < 0) {
-            throw new BpfException("running BPF program " + programName, -rc);
-        }
-        return opts.getInt(TEST_RUN_OPTS_RETVAL_OFFSET);
+        return lifetime.use(() -> {
+            // struct bpf_test_run_opts, all zero but sz: no context, no data, repeat 0 (as syscall programs require).
+            Pointer opts = Memory.allocateDirect(nat.runtime(), TEST_RUN_OPTS_SIZE, true);
+            opts.putLong(0, TEST_RUN_OPTS_SIZE);
+            int rc = libbpf.bpf_prog_test_run_opts(fd, opts);
+            if (rc < 0) {
+                throw new BpfException("running BPF program " + programName, -rc);
+            }
+            return opts.getInt(TEST_RUN_OPTS_RETVAL_OFFSET);
+        });
     }
 
     /* libbpf 1.1 <bpf/bpf.h> struct bpf_test_run_opts: sizeof 80, retval at offset 56 (x86-64, arm64). */
     private static final int TEST_RUN_OPTS_SIZE = 80;
     private static final int TEST_RUN_OPTS_RETVAL_OFFSET = 56;
+    /* <linux/bpf.h> struct bpf_prog_info (UAPI, stable): the prefix up to run_cnt, which Linux >= 5.1 fills. */
+    private static final int PROG_INFO_SIZE = 208;
+    private static final int PROG_INFO_RUN_TIME_NS_OFFSET = 192;
+    private static final int PROG_INFO_RUN_CNT_OFFSET = 200;
 
     /** Cumulative cost of one program, kept by the kernel while BPF stats are enabled. */
     public record ProgramStats(String program, long runCount, long runTimeNanos) {
     }
 
     /**
-     * Run count and run time of programs, from /proc/self/fdinfo of their fds:
-     * zero unless {@code kernel.bpf_stats_enabled=1} (the kernel then pays ~20 ns per run to measure).
+     * Run count and run time of programs, from {@code bpf_obj_get_info_by_fd} on
+     * the fds resolved at attach: zero unless {@code kernel.bpf_stats_enabled=1}
+     * (the kernel then pays ~20 ns per run to measure).
      */
     public List<ProgramStats> programStats(List<String> programNames) {
         List<ProgramStats> stats = new ArrayList<>();
         for (String programName : programNames) {
             int fd = programFd(programName);
-            long runCount = 0;
-            long runTime = 0;
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
-                    if (line.startsWith("run_cnt:")) {
-                        runCount = Long.parseLong(line.substring("run_cnt:".length()).trim());
-                    } else if (line.startsWith("run_time_ns:")) {
-                        runTime = Long.parseLong(line.substring("run_time_ns:".length()).trim());
-                    }
+            stats.add(lifetime.use(() -> {
+                jnr.ffi.Runtime runtime = nat.runtime();
+                Pointer info = Memory.allocateDirect(runtime, PROG_INFO_SIZE, true);
+                Pointer infoLength = Memory.allocateDirect(runtime, Integer.BYTES, true);
+                infoLength.putInt(0, PROG_INFO_SIZE);
+                int rc = libbpf.bpf_obj_get_info_by_fd(fd, info, infoLength);
+                if (rc < 0) {
+                    throw new BpfException("reading the run statistics of BPF program " + programName, -rc);
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("reading fdinfo of BPF program " + programName, e);
-            }
-            stats.add(new ProgramStats(programName, runCount, runTime));
+                Reference.reachabilityFence(infoLength);
+                return new ProgramStats(programName, info.getLong(PROG_INFO_RUN_CNT_OFFSET),
+                        info.getLong(PROG_INFO_RUN_TIME_NS_OFFSET));
+            }));
         }
         return stats;
     }
 
-    /** A loaded map; its fd belongs to this object. */
+    /** A loaded map, for reads until this object is closed; its fd belongs to this object. */
     public BpfMap map(String mapName) {
-        Pointer map = mapPointer(mapName);
-        int fd = libbpf.bpf_map__fd(map);
-        if (fd < 0) {
-            throw new IllegalStateException("map " + mapName + " is not loaded");
-        }
-        return new BpfMap(nat, mapName, fd, libbpf.bpf_map__key_size(map), libbpf.bpf_map__value_size(map),
-                libbpf.bpf_map__max_entries(map));
+        return lifetime.use(() -> {
+            Pointer map = mapPointer(mapName);
+            int fd = libbpf.bpf_map__fd(map);
+            if (fd < 0) {
+                throw new IllegalStateException("map " + mapName + " is not loaded");
+            }
+            return new BpfMap(nat, lifetime, mapName, fd, libbpf.bpf_map__key_size(map), libbpf.bpf_map__value_size(map),
+                    libbpf.bpf_map__max_entries(map));
+        });
     }
 
     private Pointer mapPointer(String mapName) {
@@ -438,16 +465,17 @@ public final class BpfObject implements AutoCloseable {
         return map;
     }
 
+    /** Waits for the reads in flight, then detaches, closes and frees; reads after it are refused. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        for (BpfLink link : links) {
-            link.close();
-        }
-        pinnedProgramFds.values().forEach(nat.libc()::close);
-        libbpf.bpf_object__close(object);
+    public void close() {
+        lifetime.close(() -> {
+            for (BpfLink link : links) {
+                link.close();
+            }
+            if (programFdsFromPins) {
+                programFds.values().forEach(nat.libc()::close);
+            }
+            libbpf.bpf_object__close(object);
+        });
     }
 }

@@ -2,6 +2,7 @@ package io.memfdexporter.bpf;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -28,6 +29,9 @@ import jnr.ffi.Pointer;
  * as it stays mounted. So when DIR is below {@code /sys/fs/bpf} and nothing is
  * mounted there, a bpffs is mounted there (source {@value #MOUNT_SOURCE}) and
  * left mounted; {@link #removeAll} unmounts it again once nothing is pinned in it.
+ *
+ * <p>One process at a time works in DIR: a running exporter holds {@link #lock},
+ * and {@link #removeAll} takes it too.
  */
 public final class BpfPins {
     public static final Path BPFFS = Path.of("/sys/fs/bpf");
@@ -69,6 +73,18 @@ public final class BpfPins {
     }
 
     /**
+     * Prepares DIR as {@link #prepare} does and locks it for this process,
+     * until the lock is closed; attach the objects that pin in DIR only while
+     * holding it.
+     *
+     * @throws BpfUnavailableException when DIR cannot be had, or another exporter holds it
+     */
+    public PinLock lock(Native nat) {
+        prepare(nat);
+        return PinLock.acquire(nat, root, () -> prepare(nat));
+    }
+
+    /**
      * Makes DIR a directory of its own on a bpf filesystem, mounting one at
      * {@code /sys/fs/bpf} first if DIR is below it and nothing is mounted there.
      *
@@ -80,7 +96,12 @@ public final class BpfPins {
                 throw new BpfUnavailableException("--bpf.pin-path " + root + " is not on a bpf filesystem: use a"
                         + " directory below " + BPFFS + " (mounted if needed), e.g. " + BPFFS.resolve("memfd_exporter"));
             }
-            mountBpffs(nat);
+            // Two exporters starting at once would each mount one, the second hiding the first and its pins.
+            PinLock.whileHolding(nat, BPFFS.getParent(), () -> {
+                if (!isOnBpffs(nearestExisting(root))) {
+                    mountBpffs(nat);
+                }
+            });
         }
         requireOwnDirectory();
         try {
@@ -93,7 +114,10 @@ public final class BpfPins {
     private void mountBpffs(Native nat) {
         Pointer options = Memory.allocateDirect(nat.runtime(), MOUNT_OPTIONS.length() + 1, true);
         options.putString(0, MOUNT_OPTIONS, MOUNT_OPTIONS.length() + 1, StandardCharsets.US_ASCII);
-        if (nat.libc().mount(MOUNT_SOURCE, BPFFS.toString(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0) {
+        int rc = nat.libc().mount(MOUNT_SOURCE, BPFFS.toString(), "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, options);
+        // The kernel reads the options by address; no Java use of them follows.
+        Reference.reachabilityFence(options);
+        if (rc != 0) {
             int errno = nat.lastLibcErrno();
             throw new BpfUnavailableException("--bpf.pin-path " + root + ": no bpf filesystem is mounted at " + BPFFS
                     + " and mounting one failed with " + Errnos.describe(errno) + ": run 'mount -t bpf bpf " + BPFFS
@@ -117,7 +141,7 @@ public final class BpfPins {
      * Unmounts {@code /sys/fs/bpf} if it was mounted by {@link #prepare} and
      * nothing else is pinned in it.
      *
-     * @throws BpfUnavailableException when DIR is not a pin directory
+     * @throws BpfUnavailableException when DIR is not a pin directory, or a running exporter holds it
      */
     public void removeAll(Native nat) {
         if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
@@ -125,7 +149,10 @@ public final class BpfPins {
                 throw new BpfUnavailableException("--bpf.pin-path " + root + " is not on a bpf filesystem: nothing removed");
             }
             requireOwnDirectory();
-            int pins = delete(root);
+            int pins;
+            try (PinLock lock = PinLock.acquire(nat, root, () -> { })) {
+                pins = delete(root);
+            }
             LOG.info(() -> "removed " + root + " and the " + pins + " pinned maps, programs and links in it;"
                     + " its programs are detached once no exporter holds them");
         } else {

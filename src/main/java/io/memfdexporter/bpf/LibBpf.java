@@ -77,6 +77,9 @@ public interface LibBpf {
 
     int bpf_map_lookup_elem(int fd, Pointer key, Pointer value);
 
+    /** Fills a {@code struct bpf_prog_info} (or map, link, BTF info) up to {@code *infoLen} bytes; {@code -errno}. */
+    int bpf_obj_get_info_by_fd(int bpfFd, Pointer info, Pointer infoLen);
+
     int libbpf_num_possible_cpus();
 
     /** The running kernel's BTF ({@code /sys/kernel/btf/vmlinux}), or NULL with errno. */

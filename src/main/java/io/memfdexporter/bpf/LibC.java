@@ -14,5 +14,12 @@ public interface LibC {
 
     int close(int fd);
 
+    @SaveError
+    int open(String path, int flags);
+
+    /** BSD lock on an open file description: released when its last fd is closed, a crash included. */
+    @SaveError
+    int flock(int fd, int operation);
+
     int vsnprintf(Pointer buffer, @size_t long size, String format, Pointer vaList);
 }

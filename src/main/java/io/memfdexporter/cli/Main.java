@@ -6,7 +6,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import io.memfdexporter.Exporter;
 import io.memfdexporter.bpf.BpfPins;
@@ -168,23 +169,40 @@ public final class Main implements Callable<Integer> {
                 return EXIT_STARTUP_FAILURE;
             }
         }
-        Exporter exporter;
+        // Installed before the start, so that a signal during it still ends in a clean stop.
+        CompletableFuture<Exporter> started = new CompletableFuture<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(started), "shutdown"));
         try {
-            exporter = Exporter.start(config.withWeb(webConfigFile == null ? WebConfig.NONE : WebConfig.load(webConfigFile)));
+            started.complete(Exporter.start(config.withWeb(webConfigFile == null ? WebConfig.NONE
+                    : WebConfig.load(webConfigFile))));
         } catch (WebConfigException | BpfUnavailableException | ListenException | PrivilegeDropException e) {
+            started.completeExceptionally(e);
             err.println("memfd_exporter: " + e.getMessage());
             err.flush();
             return EXIT_STARTUP_FAILURE;
+        } catch (RuntimeException | Error e) {
+            started.completeExceptionally(e);
+            throw e;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            exporter.close();
-            stopped.countDown();
-            // A signal-initiated JVM exit reports 128+signal; a clean stop on SIGTERM/SIGINT is a success.
-            Runtime.getRuntime().halt(0);
-        }, "shutdown"));
-        stopped.await();
+        Thread.currentThread().join(); // until the shutdown hook halts the JVM
         return 0;
+    }
+
+    /**
+     * The shutdown hook (SIGTERM, SIGINT): waits for a start in progress to
+     * end, closes the exporter and exits 0. When the start failed, the main
+     * thread reports it and exits 1.
+     */
+    private static void stop(CompletableFuture<Exporter> started) {
+        Exporter exporter;
+        try {
+            exporter = started.join();
+        } catch (CompletionException startFailed) {
+            return;
+        }
+        exporter.close();
+        // A signal-initiated JVM exit reports 128+signal; a clean stop on SIGTERM/SIGINT is a success.
+        Runtime.getRuntime().halt(0);
     }
 
     /** Validates the flags; a bad value is a usage error (exit 2), reported before anything is attached. */

@@ -11,6 +11,7 @@ import java.util.logging.Logger;
 
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
@@ -208,14 +209,24 @@ public final class MetricsServer implements AutoCloseable {
         return server.actualPort();
     }
 
+    /**
+     * Stops accepting connections first, then closes vert.x. Scrapes already
+     * running on worker threads are not waited for (vert.x does not): what they
+     * read is guarded by the exporter.
+     */
     @Override
     public void close() {
+        awaitQuietly(server.close());
         closeQuietly(vertx);
     }
 
     private static void closeQuietly(Vertx vertx) {
+        awaitQuietly(vertx.close());
+    }
+
+    private static void awaitQuietly(Future<Void> closing) {
         try {
-            vertx.close().toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            closing.toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

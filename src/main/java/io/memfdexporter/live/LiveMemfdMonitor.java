@@ -21,6 +21,8 @@ import java.util.logging.Logger;
  */
 public final class LiveMemfdMonitor implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LiveMemfdMonitor.class.getName());
+    /* A scan checks for interruption before each process: it stops within one process's fds. */
+    private static final long STOP_TIMEOUT_SECONDS = 10;
 
     private final LiveMemfdScanner scanner;
     private final ScheduledExecutorService executor;
@@ -80,9 +82,16 @@ public final class LiveMemfdMonitor implements AutoCloseable {
         return scanErrors.get();
     }
 
-    /** Stops scanning; a scan in progress is interrupted. */
+    /** Stops scanning: a scan in progress is interrupted, and has ended when this returns. */
     @Override
     public void close() {
         executor.shutdownNow();
+        try {
+            if (!executor.awaitTermination(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                LOG.warning("the live memfd scan did not stop within " + STOP_TIMEOUT_SECONDS + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.memfdexporter.metrics;
 
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -16,12 +17,19 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
  * Every collector of the exporter, run once per scrape, as node_exporter does:
  * each one is timed and its success reported, and one that fails leaves its
  * own families out without failing the scrape. Adds the build info.
+ * <p>
+ * Closing it waits for the collections in flight and refuses later ones, so
+ * that the exporter can then close what collectors read without a scrape
+ * seeing half of it closed.
  */
-public final class CollectorSet implements MultiCollector {
+public final class CollectorSet implements MultiCollector, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CollectorSet.class.getName());
 
     private final List<Named> collectors;
     private final BuildInfo buildInfo;
+    private final ReentrantReadWriteLock running = new ReentrantReadWriteLock();
+    /* Written under the write lock, read under either. */
+    private boolean closed;
 
     /** A collector and its name, the value of its {@code collector} label. */
     public record Named(String name, MultiCollector collector) {
@@ -33,8 +41,21 @@ public final class CollectorSet implements MultiCollector {
         this.buildInfo = buildInfo;
     }
 
+    /** @throws IllegalStateException once closed */
     @Override
     public MetricSnapshots collect() {
+        running.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the exporter is stopping");
+            }
+            return collectAll();
+        } finally {
+            running.readLock().unlock();
+        }
+    }
+
+    private MetricSnapshots collectAll() {
         MetricSnapshots.Builder snapshots = MetricSnapshots.builder();
         GaugeSnapshot.Builder durations = MetricFamily.COLLECTOR_DURATION.gauge();
         GaugeSnapshot.Builder successes = MetricFamily.COLLECTOR_SUCCESS.gauge();
@@ -63,5 +84,16 @@ public final class CollectorSet implements MultiCollector {
                 "libbpf_version", buildInfo.libbpfVersion(),
                 "java_version", buildInfo.javaVersion())).build()).build());
         return snapshots.build();
+    }
+
+    /** Waits for the collections in flight; every later one is refused. */
+    @Override
+    public void close() {
+        running.writeLock().lock();
+        try {
+            closed = true;
+        } finally {
+            running.writeLock().unlock();
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.memfdexporter.privileges;
 
+import java.lang.ref.Reference;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -114,6 +115,10 @@ public final class PrivilegeDrop {
         program.putShort(0, (short) 1);
         program.putPointer(8, filter);
         long rc = libc.syscall(seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, program);
+        // The kernel copies the filter, which only program's bytes point to, during the call: keep both until
+        // it returned (jnr frees direct memory once its Pointer is collected).
+        Reference.reachabilityFence(filter);
+        Reference.reachabilityFence(program);
         if (rc > 0) {
             throw new PrivilegeDropException("cannot set no_new_privs on every thread: thread " + rc
                     + " has a different seccomp filter; run with " + OPT_OUT);
@@ -145,7 +150,10 @@ public final class PrivilegeDrop {
         } finally {
             data.putInt(0, effectiveLow);
             data.putInt(12, effectiveHigh);
-            check(libc, libc.capset(header, data), "capset");
+            int rc = libc.capset(header, data);
+            Reference.reachabilityFence(header);
+            Reference.reachabilityFence(data);
+            check(libc, rc, "capset");
         }
     }
 

@@ -243,7 +243,7 @@ class DeployManifestsTest {
 
     @Test
     void everyLauncherUsesTheBenchmarkedJvmFlags() {
-        Set<String> measured = new TreeSet<>(ChildExporter.productionJvmFlags());
+        Set<String> measured = new TreeSet<>(ChildExporter.Jvm.productionFlags());
         assertTrue(measured.contains("-Xmx64m"), "EXPORTER_JVM_FLAGS: " + measured);
 
         assertEquals(measured, jvmFlags(execStart()), "systemd ExecStart vs scripts/lib.sh");

@@ -3,6 +3,7 @@ package io.memfdexporter.testing;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,34 @@ public final class ChildExporter implements AutoCloseable {
         stderrReader.start();
     }
 
+    /**
+     * The child JVM's flags and working directory (null: this JVM's).
+     * {@link #TEST}: no /tmp/hsperfdata_root/PID file, which the exporter
+     * cannot delete once it dropped root.
+     */
+    public record Jvm(List<String> flags, Path directory) {
+        public static final Jvm TEST = new Jvm(List.of("-XX:-UsePerfData"), null);
+
+        /** The production flags, in the test's working directory. */
+        public static Jvm production() {
+            return new Jvm(productionFlags(), null);
+        }
+
+        /** The flags the exporter runs with in production: EXPORTER_JVM_FLAGS in scripts/lib.sh. */
+        public static List<String> productionFlags() {
+            Path lib = Path.of(System.getProperty("basedir", ".")).resolve("scripts/lib.sh");
+            try {
+                Matcher array = Pattern.compile("EXPORTER_JVM_FLAGS=\\(([^)]*)\\)").matcher(Files.readString(lib));
+                if (!array.find()) {
+                    throw new AssertionError("no EXPORTER_JVM_FLAGS=(...) in " + lib);
+                }
+                return List.of(array.group(1).trim().split("\\s+"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
     public record Exit(int code, String stderr) {
         public List<String> stderrLines() {
             return stderr.isEmpty() ? List.of() : Arrays.asList(stderr.split("\n"));
@@ -69,73 +98,78 @@ public final class ChildExporter implements AutoCloseable {
         return command;
     }
 
-    /** The JVM flags every launcher runs the exporter with: EXPORTER_JVM_FLAGS in scripts/lib.sh. */
-    public static List<String> productionJvmFlags() {
-        try {
-            Matcher array = Pattern.compile("EXPORTER_JVM_FLAGS=\\(([^)]*)\\)").matcher(Files.readString(Path.of("scripts/lib.sh")));
-            if (!array.find()) {
-                throw new AssertionError("no EXPORTER_JVM_FLAGS=(...) in scripts/lib.sh");
-            }
-            return List.of(array.group(1).trim().split("\\s+"));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static Process launch(List<String> wrapper, List<String> jvmFlags, String... args) throws IOException {
+    private static Process launch(List<String> wrapper, Jvm jvm, String... args) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
-        // No /tmp/hsperfdata_root/PID file, which the exporter cannot delete once it dropped root.
-        command.add("-XX:-UsePerfData");
-        command.addAll(jvmFlags);
+        command.addAll(jvm.flags());
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("io.memfdexporter.cli.Main");
         command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (jvm.directory() != null) {
+            builder.directory(jvm.directory().toFile());
+        }
+        return builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     /** Runs an exporter that is expected to fail at startup, and returns how it exited. */
     public static Exit runToExit(List<String> wrapper, String... args) throws IOException, InterruptedException {
-        return runToExit(wrapper, List.of(), args);
+        return runToExit(wrapper, Jvm.TEST, args);
     }
 
-    /** As {@link #runToExit(List, String...)}, with JVM flags. */
-    public static Exit runToExit(List<String> wrapper, List<String> jvmFlags, String... args)
-            throws IOException, InterruptedException {
-        try (ChildExporter child = new ChildExporter(launch(wrapper, jvmFlags, args))) {
-            if (!child.process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                throw new AssertionError("the exporter did not exit; stderr: " + child.stderr);
-            }
-            child.stderrReader.join(TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS));
-            return new Exit(child.process.exitValue(), child.stderr.toString());
+    /** As {@link #runToExit(List, String...)}, in a JVM of its own settings. */
+    public static Exit runToExit(List<String> wrapper, Jvm jvm, String... args) throws IOException, InterruptedException {
+        try (ChildExporter child = new ChildExporter(launch(wrapper, jvm, args))) {
+            return child.awaitExit();
         }
     }
 
     /** Starts an exporter and waits until it listens. */
     public static ChildExporter start(List<String> wrapper, String... args) throws IOException, InterruptedException {
-        return start(wrapper, List.of(), args);
+        return start(wrapper, Jvm.TEST, args);
     }
 
-    /** As {@link #start(List, String...)}, with JVM flags. */
-    public static ChildExporter start(List<String> wrapper, List<String> jvmFlags, String... args)
-            throws IOException, InterruptedException {
-        ChildExporter child = new ChildExporter(launch(wrapper, jvmFlags, args));
+    /** Starts an exporter in a JVM of its own settings and waits until it listens. */
+    public static ChildExporter start(List<String> wrapper, Jvm jvm, String... args) throws IOException, InterruptedException {
+        ChildExporter child = spawn(wrapper, jvm, args);
+        if (!child.awaitListening()) {
+            child.close();
+            throw new AssertionError("the exporter did not start listening; stderr: " + child.stderr);
+        }
+        return child;
+    }
+
+    /** Starts an exporter without waiting for anything: then {@link #awaitListening()}. */
+    public static ChildExporter spawn(List<String> wrapper, Jvm jvm, String... args) throws IOException {
+        return new ChildExporter(launch(wrapper, jvm, args));
+    }
+
+    /** Waits until the exporter listens (true) or exits (false: see {@link #awaitExit()}), 60 s at most. */
+    public boolean awaitListening() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
         while (System.nanoTime() < deadline) {
-            Matcher listening = LISTENING.matcher(child.stderr);
+            Matcher listening = LISTENING.matcher(stderr);
             if (listening.find()) {
-                child.port = Integer.parseInt(listening.group(1));
-                return child;
+                port = Integer.parseInt(listening.group(1));
+                return true;
             }
-            if (!child.process.isAlive()) {
-                break;
+            if (!process.isAlive()) {
+                return false;
             }
             Thread.sleep(50);
         }
-        child.close();
-        throw new AssertionError("the exporter did not start listening; stderr: " + child.stderr);
+        return false;
+    }
+
+    /** Waits for the exit, 60 s at most, and returns it with the whole stderr. */
+    public Exit awaitExit() throws InterruptedException {
+        if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            throw new AssertionError("the exporter did not exit; stderr: " + stderr);
+        }
+        stderrReader.join(TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS));
+        return new Exit(process.exitValue(), stderr.toString());
     }
 
     public int port() {
@@ -174,8 +208,7 @@ public final class ChildExporter implements AutoCloseable {
         if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
             throw new AssertionError("the exporter ignored SIGTERM; stderr: " + stderr);
         }
-        stderrReader.join(TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS));
-        return new Exit(process.exitValue(), stderr.toString());
+        return awaitExit();
     }
 
     /** SIGKILL, as a crash or an OOM kill would end it: no shutdown hook runs. Reaps the child. */
