@@ -175,7 +175,8 @@ public final class Main implements Callable<Integer> {
         try {
             started.complete(Exporter.start(config.withWeb(webConfigFile == null ? WebConfig.NONE
                     : WebConfig.load(webConfigFile))));
-        } catch (WebConfigException | BpfUnavailableException | ListenException | PrivilegeDropException e) {
+        } catch (WebConfigException | BpfUnavailableException | ListenException | PrivilegeDropException
+                 | UncheckedIOException e) { // UncheckedIOException: the live scanner cannot create a memfd to learn from
             started.completeExceptionally(e);
             err.println("memfd_exporter: " + e.getMessage());
             err.flush();
