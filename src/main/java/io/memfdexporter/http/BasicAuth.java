@@ -37,14 +37,13 @@ import io.vertx.ext.web.RoutingContext;
  * flood of wrong passwords costs at most one core, and delays the first check
  * of a client elsewhere by one check per flooding group, not by the flood's
  * length. Wrong passwords are never remembered (an attacker would vary them);</li>
- * <li>what the queue refuses gets 429 after {@link #REFUSAL_DELAY_MILLIS}, so
+ * <li>what the queue refuses gets 429 after {@link Refusal#DELAY_MILLIS}, so
  * that a client retrying at once cannot turn refusals into a busy loop;</li>
  * <li>an unknown user costs a bcrypt check too, so response times do not tell
  * which users exist; comparisons use {@link MessageDigest#isEqual}.</li>
  * </ul>
  */
 final class BasicAuth implements Handler<RoutingContext> {
-    static final long REFUSAL_DELAY_MILLIS = 1_000;
     private static final String CHALLENGE = "Basic realm=\"memfd_exporter\", charset=\"UTF-8\"";
     private static final String HMAC = "HmacSHA256";
     private static final Logger LOG = Logger.getLogger(BasicAuth.class.getName());
@@ -109,13 +108,7 @@ final class BasicAuth implements Handler<RoutingContext> {
                 LOG.fine(() -> "basic auth failed for user " + user + " from " + ctx.request().remoteAddress());
                 reject(ctx);
             }
-            case REFUSED -> ctx.vertx().setTimer(REFUSAL_DELAY_MILLIS, timer -> {
-                if (!ctx.response().closed()) {
-                    ctx.response().setStatusCode(429).putHeader("Retry-After", "1")
-                            .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-                            .end("Too many authentication attempts\n");
-                }
-            });
+            case REFUSED -> Refusal.answerLater(ctx, 429, "Too many authentication attempts\n");
         }
     }
 

@@ -154,9 +154,7 @@ public final class MetricsServer implements AutoCloseable {
     private static void scrape(RoutingContext ctx, SharedScrape scrapes, AtomicInteger inProgress, int maxRequests) {
         if (inProgress.incrementAndGet() > maxRequests) {
             inProgress.decrementAndGet();
-            ctx.response().setStatusCode(503).putHeader(HttpHeaders.RETRY_AFTER, "1")
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-                    .end("too many concurrent scrapes (--web.max-requests=" + maxRequests + ")\n");
+            Refusal.answerLater(ctx, 503, "too many concurrent scrapes (--web.max-requests=" + maxRequests + ")\n");
             return;
         }
         // Counted until the body is sent or the connection closes: a slow reader keeps its slot.

@@ -161,7 +161,7 @@ class BasicAuthTest {
                 assertTrue(answer[0] == 401 || answer[0] == 429, "status " + answer[0]);
                 if (answer[0] == 429) {
                     tooMany++;
-                    assertTrue(answer[1] >= BasicAuth.REFUSAL_DELAY_MILLIS, "a 429 came after " + answer[1] + " ms");
+                    assertTrue(answer[1] >= Refusal.DELAY_MILLIS, "a 429 came after " + answer[1] + " ms");
                 }
             }
             // All from 127.0.0.1, which may have 4 requests waiting: the others are refused while those wait.

@@ -85,6 +85,7 @@ class MetricsServerTest {
         TestCollector collector = new TestCollector(release, null);
         try (MetricsServer server = start(collector)) {
             List<CompletableFuture<HttpResponse<byte[]>>> responses = new ArrayList<>();
+            long sent = System.nanoTime();
             for (int i = 0; i < LIMITS.maxRequests() + 5; i++) {
                 responses.add(get(server.port()));
             }
@@ -93,6 +94,8 @@ class MetricsServerTest {
             while (responses.stream().filter(CompletableFuture::isDone).count() < 5 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
+            assertTrue(System.nanoTime() - sent >= TimeUnit.MILLISECONDS.toNanos(Refusal.DELAY_MILLIS),
+                    "refusals are held, so a client retrying at once cannot spin the exporter");
             release.countDown();
             int ok = 0;
             int unavailable = 0;
