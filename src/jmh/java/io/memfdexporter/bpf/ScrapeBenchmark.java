@@ -83,6 +83,7 @@ public class ScrapeBenchmark {
     private jnr.ffi.Runtime runtime;
     private int fd = -1;
     private BpfMap map;
+    private Lifetime lifetime;
     private MemfdCollector collector;
     private ExpositionFormatWriter writer;
 
@@ -97,7 +98,8 @@ public class ScrapeBenchmark {
         if (fd < 0) {
             throw new BpfException("creating a hash map of " + capacity + " entries", -fd);
         }
-        map = new BpfMap(nat, "calls_by_comm", fd, CommKey.SIZE, Long.BYTES, capacity);
+        lifetime = new Lifetime("calls_by_comm");
+        map = new BpfMap(nat, lifetime, "calls_by_comm", fd, CommKey.SIZE, Long.BYTES, capacity);
         Pointer key = Memory.allocateDirect(runtime, CommKey.SIZE, true);
         Pointer value = Memory.allocateDirect(runtime, Long.BYTES, true);
         for (int i = 0; i < keys; i++) {
@@ -120,7 +122,7 @@ public class ScrapeBenchmark {
     @TearDown(Level.Trial)
     public void close() {
         if (fd >= 0) {
-            libc.close(fd);
+            lifetime.close(() -> libc.close(fd));
         }
     }
 
