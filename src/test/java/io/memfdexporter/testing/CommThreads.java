@@ -74,7 +74,7 @@ public final class CommThreads {
 
     /** A comm no other test or process uses: prefix plus random digits, 15 bytes at most. */
     public static String uniqueComm(String prefix) {
-        String suffix = Long.toString(System.nanoTime() % 1_000_000_000L);
+        String suffix = String.format("%09d", System.nanoTime() % 1_000_000_000L); // fixed width: callers may cut it
         String comm = prefix + suffix;
         return comm.length() <= 15 ? comm : comm.substring(0, 15);
     }
