@@ -76,6 +76,7 @@ public final class KernelRequirements {
     public static void check() {
         Capabilities.ofThisProcess().requireTracing();
         Native nat = Native.get();
+        LibbpfLogging.install(nat); // what libbpf says while probing goes to the log, not raw to stderr
         List<Requirement> missing = missing(nat, ALL);
         if (!missing.isEmpty()) {
             throw new BpfUnavailableException(refusal(kernelRelease(), missing));
