@@ -10,7 +10,7 @@
 #   5.10   bullseye   linux-image-5.10.0-N-amd64      (Debian 11)
 #   6.1    bookworm   linux-image-6.1.0-N-amd64       (Debian 12)
 #   6.12   trixie     linux-image-6.12.N+deb13-amd64  (Debian 13)
-# or SUITE/PACKAGE for an exact package, e.g. bookworm/linux-image-6.1.0-41-amd64.
+# or SUITE/PACKAGE for an exact package, e.g. bookworm/linux-image-6.1.0-57-amd64.
 #
 # Options:
 #   --timeout SECONDS  kill the VM after this long (default 1800); exit 124 then
