@@ -187,7 +187,10 @@ for path in sorted(glob.glob(sys.argv[1] + "/TEST-*.xml")):
     for case in suite.iter("testcase"):
         skip = case.find("skipped")
         if skip is not None:
-            print(case.get("classname").rsplit(".", 1)[-1] + "." + case.get("name") + ": " + (skip.get("message") or ""))
+            # JUnit's reason: the message, or the first line of the TestAbortedException.
+            reason = skip.get("message") or (skip.text or "").strip().split("\n")[0]
+            reason = reason.split("Assumption failed: ", 1)[-1]
+            print(case.get("classname").rsplit(".", 1)[-1] + "." + case.get("name") + ": " + reason)
 PY
     exec_path=$(fact exec_path "$out")
     allowed_skip="(ExecPrepareExecKernelTest\\.|ExporterKernelTest\\..*: memfd_create has no MFD_NOEXEC_SEAL or MFD_EXEC before Linux 6\\.3)"
