@@ -110,6 +110,7 @@ class ExporterKernelTest {
 
     @Test
     void decodesFlagsAsTheKernelDoesIgnoringTheRegistersHigh32Bits() throws Exception {
+        Assumptions.assumeTrue(TestLibC.hasNoexecSeal(), TestLibC.NO_NOEXEC_SEAL);
         Python python = Python.named(uniqueComm("mfdhigh"));
         Exposition before = scrape();
         // memfd_create's flags parameter is an unsigned int: through syscall(2) a caller can set the
