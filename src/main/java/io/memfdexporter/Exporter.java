@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.Capabilities;
+import io.memfdexporter.bpf.KernelRequirements;
 import io.memfdexporter.bpf.Native;
 import io.memfdexporter.http.HttpLimits;
 import io.memfdexporter.bpf.PinLock;
@@ -119,12 +120,13 @@ public final class Exporter implements AutoCloseable {
     /**
      * Attaches, serves, then drops privileges if asked.
      *
-     * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached, or another
-     *         exporter holds the pin directory
+     * @throws io.memfdexporter.bpf.BpfUnavailableException when a probe cannot be attached, another
+     *         exporter holds the pin directory, or the kernel lacks what the programs need
      * @throws io.memfdexporter.http.ListenException when the address cannot be bound
      * @throws io.memfdexporter.privileges.PrivilegeDropException when privileges cannot be dropped
      */
     public static Exporter start(Config config) {
+        KernelRequirements.check();
         List<Probe> probes = new ArrayList<>();
         LiveMemfdMonitor live = null;
         CollectorSet collectorSet = null;

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -66,6 +67,7 @@ class ExporterKernelTest {
 
     @Test
     void countsCallsPerCommAndPerFlagsExactly() {
+        Assumptions.assumeTrue(TestLibC.hasNoexecSeal(), TestLibC.NO_NOEXEC_SEAL);
         String comm = uniqueComm("mfdcf");
         Exposition before = scrape();
         CommThreads.runAs(comm, () -> {
@@ -108,6 +110,7 @@ class ExporterKernelTest {
 
     @Test
     void decodesFlagsAsTheKernelDoesIgnoringTheRegistersHigh32Bits() throws Exception {
+        Assumptions.assumeTrue(TestLibC.hasNoexecSeal(), TestLibC.NO_NOEXEC_SEAL);
         Python python = Python.named(uniqueComm("mfdhigh"));
         Exposition before = scrape();
         // memfd_create's flags parameter is an unsigned int: through syscall(2) a caller can set the
@@ -161,6 +164,7 @@ class ExporterKernelTest {
 
     @Test
     void countsAPythonProcessExactly() throws Exception {
+        Assumptions.assumeTrue(TestLibC.hasNoexecSeal(), TestLibC.NO_NOEXEC_SEAL);
         Python python = Python.named(uniqueComm("mfdpy"));
         Exposition before = scrape();
         // MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL: a combination only this test uses.
@@ -173,6 +177,7 @@ class ExporterKernelTest {
 
     @Test
     void staysExactUnderConcurrency() {
+        Assumptions.assumeTrue(TestLibC.hasNoexecSeal(), TestLibC.NO_NOEXEC_SEAL);
         int perThread = 12_500;
         int flags = MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL;
         String shared = uniqueComm("mfdsh");

@@ -91,6 +91,15 @@ public interface LibBpf {
 
     void btf__free(Pointer btf);
 
+    /** 1 if the kernel loads programs of this {@code enum bpf_prog_type}, 0 if not, {@code -errno} if it cannot tell. */
+    int libbpf_probe_bpf_prog_type(int progType, Pointer opts);
+
+    /** 1 if programs of the type may call the helper ({@code enum bpf_func_id}), 0 if not, {@code -errno} if it cannot tell. */
+    int libbpf_probe_bpf_helper(int progType, int helperId, Pointer opts);
+
+    /** Loads raw instructions ({@code struct bpf_insn[]}); a program fd, or {@code -errno}. */
+    int bpf_prog_load(int progType, String progName, String license, Pointer insns, @size_t long insnCount, Pointer opts);
+
     int libbpf_major_version();
 
     int libbpf_minor_version();

@@ -26,6 +26,22 @@ public interface TestLibC {
 
     TestLibC INSTANCE = LibraryLoader.create(TestLibC.class).failImmediately().load("c");
 
+    /** Why tests of MFD_NOEXEC_SEAL and MFD_EXEC are skipped where {@link #hasNoexecSeal()} is false. */
+    String NO_NOEXEC_SEAL = "memfd_create has no MFD_NOEXEC_SEAL or MFD_EXEC before Linux 6.3 (EINVAL)";
+
+    /**
+     * Whether memfd_create takes MFD_NOEXEC_SEAL and MFD_EXEC (Linux 6.3+). The probe
+     * is one call with MFD_NOEXEC_SEAL alone, a flags value no test counts.
+     */
+    static boolean hasNoexecSeal() {
+        int fd = INSTANCE.memfd_create("noexec-seal-probe", MFD_NOEXEC_SEAL);
+        if (fd < 0) {
+            return false;
+        }
+        INSTANCE.close(fd);
+        return true;
+    }
+
     /** Renames the calling thread: its comm is what the probe records. */
     @SaveError
     int prctl(int option, byte[] name, long arg3, long arg4, long arg5);
