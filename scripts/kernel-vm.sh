@@ -38,6 +38,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ensure_root "$@"
 
 readonly cache=${MEMFD_EXPORTER_KERNEL_CACHE:-/var/cache/memfd-exporter-kernels}
+# The initramfs carries this script's init code: a cached one is used only by the same script.
+readonly initrd_name=initrd-$(sha256sum "$0" | cut -c1-12).cpio.gz
 readonly mirror=http://deb.debian.org/debian
 readonly security_mirror=http://deb.debian.org/debian-security
 timeout=1800
@@ -72,7 +74,7 @@ shift
 
 install_if_missing qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
-# build_initramfs DEB_TREE DIR: DIR/vmlinuz, DIR/release and DIR/initrd.cpio.gz, a
+# build_initramfs DEB_TREE DIR: DIR/vmlinuz, DIR/release and DIR/$initrd_name, a
 # busybox initramfs that loads what 9p and overlayfs need from the package's
 # own modules (built in on some kernels) and hands over to the host's system.
 build_initramfs() {
@@ -125,7 +127,7 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
+# No tmpfs on /tmp: a checkout there (a CI clone) must stay visible; writes go to the overlay's tmpfs.
 mount -t tmpfs tmpfs /run
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t bpf bpf /sys/fs/bpf
@@ -143,7 +145,7 @@ sync
 reboot -f >/dev/null 2>&1
 STAGE2
   chmod +x "$initrd/init"
-  (cd "$initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.cpio.gz"
+  (cd "$initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/$initrd_name"
   rm -rf "$initrd"
 }
 
@@ -161,7 +163,7 @@ apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourcePar
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Get::List-Cleanup=0
           -o Debug::NoLocking=1)
 alias_link=$cache/$suite.${kernel//\//_}
-if [ "$refresh" = 1 ] || [ ! -e "$alias_link/initrd.cpio.gz" ]; then
+if [ "$refresh" = 1 ] || [ ! -e "$alias_link/$initrd_name" ]; then
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
   keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   {
@@ -179,7 +181,7 @@ if [ "$refresh" = 1 ] || [ ! -e "$alias_link/initrd.cpio.gz" ]; then
     exit 125
   fi
   dir=$cache/$package
-  if [ ! -e "$dir/initrd.cpio.gz" ]; then
+  if [ ! -e "$dir/$initrd_name" ]; then
     log "building $package (download, extract, initramfs)"
     rm -rf "$dir.partial"
     mkdir -p "$dir.partial/deb"
@@ -242,7 +244,7 @@ start=$(date +%s%N)
 # The guest prints on the serial console; the kernel only warnings and worse.
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 "${accel[@]}" -m "$memory" -smp "$cpus" \
   -nodefaults -no-user-config -display none -no-reboot -serial stdio -monitor none \
-  -kernel "$dir/vmlinuz" -initrd "$dir/initrd.cpio.gz" \
+  -kernel "$dir/vmlinuz" -initrd "$dir/$initrd_name" \
   -append "console=ttyS0 loglevel=4 panic=-1 kernel_vm_out=$out" \
   -device virtio-rng-pci \
   -fsdev local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap \
