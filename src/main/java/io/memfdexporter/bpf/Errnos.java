@@ -11,7 +11,10 @@ public final class Errnos {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    /** Also EWOULDBLOCK: flock(LOCK_NB) on a held lock. */
+    public static final int EAGAIN = 11;
     public static final int EACCES = 13;
+    public static final int EINVAL = 22;
     public static final int ENOSPC = 28;
 
     /* Linux aliases that share a number with the name strace and glibc print. */

@@ -32,8 +32,6 @@ public final class KernelRequirements {
     private static final int BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
     private static final int BPF_FUNC_TASK_PT_REGS = 175;
 
-    /* include/uapi/asm-generic/errno-base.h: what the verifier answers to an instruction it does not know. */
-    private static final int EINVAL = 22;
     private static final Path VMLINUX_BTF = Path.of("/sys/kernel/btf/vmlinux");
     /* The probes' answers: anything but these (e.g. -EPERM) means the probe could not tell. */
     private static final int SUPPORTED = 1;
@@ -141,6 +139,6 @@ public final class KernelRequirements {
             nat.libc().close(fd);
             return SUPPORTED;
         }
-        return fd == -EINVAL ? MISSING : fd;
+        return fd == -Errnos.EINVAL ? MISSING : fd; // the verifier's answer to an instruction it does not know
     }
 }

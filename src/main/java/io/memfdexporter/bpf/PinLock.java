@@ -22,7 +22,6 @@ public final class PinLock implements AutoCloseable {
     private static final int O_CLOEXEC = 0x80000;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    private static final int EWOULDBLOCK = 11;
     /* Times to retry when the directory was removed and made again between open and flock. */
     private static final int ATTEMPTS = 3;
 
@@ -50,7 +49,7 @@ public final class PinLock implements AutoCloseable {
             if (nat.libc().flock(fd, LOCK_EX | LOCK_NB) != 0) {
                 int errno = nat.lastLibcErrno();
                 nat.libc().close(fd);
-                if (errno == EWOULDBLOCK) {
+                if (errno == Errnos.EAGAIN) {
                     throw new BpfUnavailableException("--bpf.pin-path " + dir + " is in use by another memfd_exporter"
                             + " (or its --bpf.unpin): run one exporter per directory");
                 }
