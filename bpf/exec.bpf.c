@@ -33,17 +33,13 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* include/uapi/linux/magic.h */
-#define TMPFS_MAGIC      0x01021994
-#define HUGETLBFS_MAGIC  0x958458f6
 #define FUSE_SUPER_MAGIC 0x65735546
-/* include/linux/fs.h: the superblock of a kern_mount(), where memfds live; never one a user mounted. */
-#define SB_KERNMOUNT     (1UL << 22)
-/* Dentry names of memfds: "memfd:" followed by the name given to memfd_create(2). */
-#define MEMFD_PREFIX     "memfd:"
+/* The name runc gives the memfd it copies itself into. */
 #define RUNC_PREFIX      MEMFD_PREFIX "runc_cloned:"
 /* The file name runc is installed under (Debian: /usr/sbin/runc; Docker, containerd: /usr/bin/runc). */
 #define RUNC_EXE         "runc"
@@ -88,15 +84,6 @@ struct {
 static __always_inline __u32 current_tid(void)
 {
 	return (__u32)bpf_get_current_pid_tgid();
-}
-
-static __always_inline bool has_prefix(const char *name, const char *prefix, int prefix_len)
-{
-	for (int i = 0; i < prefix_len; i++) {
-		if (name[i] != prefix[i])
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -197,26 +184,16 @@ int sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 
 /*
  * MEMFD_NAME_KIND_* when file is a memfd, else -1: RUNC when runc's name for
- * its clone comes with the evidence of caller_is_runc(), OTHER otherwise. A memfd is an unlinked
- * file on the kernel's internal tmpfs (hugetlbfs with MFD_HUGETLB) mount
- * whose name starts with "memfd:". An unlinked file in /dev/shm, even one
- * named "memfd:...", is on a tmpfs that user space mounted: not a memfd.
+ * its clone comes with the evidence of caller_is_runc(), OTHER otherwise.
  */
 static __always_inline int memfd_name_kind(struct file *file, bool caller_is_runc)
 {
-	struct inode *inode = file->f_inode;
-	struct super_block *sb = inode->i_sb;
 	char name[sizeof(RUNC_PREFIX)] = {};
 
-	if (sb->s_magic != TMPFS_MAGIC && sb->s_magic != HUGETLBFS_MAGIC)
+	if (!is_memfd_file(file))
 		return -1;
-	if (!(sb->s_flags & SB_KERNMOUNT) || inode->i_nlink != 0)
-		return -1;
-	if (bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name) < 0)
-		return -1;
-	if (!has_prefix(name, MEMFD_PREFIX, sizeof(MEMFD_PREFIX) - 1))
-		return -1;
-	if (caller_is_runc && has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
+	if (caller_is_runc && bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name) > 0 &&
+	    has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
 		return MEMFD_NAME_KIND_RUNC;
 	return MEMFD_NAME_KIND_OTHER;
 }

@@ -15,16 +15,11 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TMPFS_MAGIC          0x01021994
-#define HUGETLBFS_MAGIC      0x958458f6
 #define FALLOC_FL_PUNCH_HOLE 0x02
-
-/* memfd_create(2) names every memfd "memfd:" + the caller's name (mm/memfd.c). */
-static const char MEMFD_PREFIX[] = "memfd:";
-#define MEMFD_PREFIX_LEN (sizeof(MEMFD_PREFIX) - 1)
 
 /* max_entries is set by the loader (--bpf.max-comms). */
 struct {
@@ -60,42 +55,6 @@ struct {
 	__type(value, __u64);
 } unsummed_bytes SEC(".maps");
 
-/*
- * Whether fd of the current task is a memfd. A memfd is a pseudo file: its
- * dentry is its own parent, never in a directory, named "memfd:NAME", on the
- * kernel's internal tmpfs or hugetlbfs mount, never linked. The name alone is
- * not enough: an unlinked /dev/shm/memfd:x has that name, nlink 0 and a tmpfs
- * superblock too, but its parent is the /dev/shm directory.
- */
-static __always_inline bool is_memfd(__u64 fd)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
-	struct file *file = NULL;
-	struct dentry *dentry;
-	char name[MEMFD_PREFIX_LEN];
-	unsigned long magic;
-
-	if (fd >= fdt->max_fds)
-		return false;
-	/* fd[] is an array of pointers the verifier will not index directly. */
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
-		return false;
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	magic = BPF_CORE_READ(dentry, d_sb, s_magic);
-	if (magic != TMPFS_MAGIC && magic != HUGETLBFS_MAGIC)
-		return false;
-	if (BPF_CORE_READ(dentry, d_parent) != dentry || BPF_CORE_READ(dentry, d_inode, i_nlink) != 0)
-		return false;
-	if (bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name)))
-		return false;
-	for (int i = 0; i < MEMFD_PREFIX_LEN; i++) {
-		if (name[i] != MEMFD_PREFIX[i])
-			return false;
-	}
-	return true;
-}
-
 static __always_inline void record(__u64 fd, __u64 size)
 {
 	struct log2_histogram *histogram;
@@ -103,7 +62,7 @@ static __always_inline void record(__u64 fd, __u64 size)
 	__u32 zero = 0;
 	__u64 *unrecorded, *unsummed, lost;
 
-	if (!is_memfd(fd))
+	if (!is_memfd_file(fd_file(bpf_get_current_task_btf(), fd)))
 		return;
 	histogram = bpf_map_lookup_elem(&requested_sizes, &zero);
 	unrecorded = bpf_map_lookup_elem(&unrecorded_bytes, &zero);
