@@ -122,4 +122,33 @@ struct exec_totals {
 	__u64 unrecorded;
 };
 
+/*
+ * live.bpf.c: one record per memfd an iterator finds, written to the
+ * iterator's output with bpf_seq_write (LiveRecord in Java mirrors it).
+ * LIVE_FD: task_file found the memfd in a process's fd table;
+ * LIVE_VMA: task_vma found a mapping of it (vma_bytes, LIVE_VMA_* flags);
+ * LIVE_END: written once when an iteration ends, with what it visited, so
+ * that user space knows the output is complete.
+ */
+#define LIVE_FD  1
+#define LIVE_VMA 2
+#define LIVE_END 3
+#define LIVE_VMA_EXEC     0x1 /* the mapping is executable (VM_EXEC) */
+#define LIVE_VMA_EXE_FILE 0x2 /* the memfd is the process's own executable (mm->exe_file) */
+struct live_record {
+	__u64 ino;             /* the memfd's inode number */
+	__u64 allocated_bytes; /* i_blocks * 512 */
+	__u64 apparent_bytes;  /* i_size */
+	__u64 cgroup_id;       /* the process's cgroup v2 id */
+	__u64 vma_bytes;       /* LIVE_VMA: vm_end - vm_start */
+	__u64 visited;         /* LIVE_END: fds (task_file) or VMAs (task_vma) the iteration visited */
+	__u32 dev;             /* the superblock's s_dev: kernel dev_t, major << 20 | minor */
+	__u32 tgid;            /* the process */
+	__u32 tid;             /* the task visited: a thread with an fd table of its own is visited apart */
+	__u32 kind;            /* LIVE_FD, LIVE_VMA, LIVE_END */
+	__u32 vma_flags;       /* LIVE_VMA: LIVE_VMA_* */
+	__u32 processes;       /* LIVE_END: processes the iteration visited */
+	char comm[COMM_LEN];   /* the process's main thread's comm, as /proc/PID/comm */
+};
+
 #endif /* MEMFD_EXPORTER_H */

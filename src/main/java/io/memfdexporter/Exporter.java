@@ -15,7 +15,8 @@ import io.memfdexporter.bpf.PinLock;
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.http.MetricsServer;
 import io.memfdexporter.live.LiveMemfdMonitor;
-import io.memfdexporter.live.LiveMemfdScanner;
+import io.memfdexporter.live.LiveScan;
+import io.memfdexporter.live.LiveScanner;
 import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.BuildInfo;
@@ -57,7 +58,7 @@ public final class Exporter implements AutoCloseable {
 
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
-                         boolean live, Duration liveInterval, long liveMaxFds, BpfPins pins,
+                         boolean live, Duration liveInterval, long liveMaxFds, LiveScanner.Choice liveMethod, BpfPins pins,
                          WebConfig web, HttpLimits http, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
@@ -66,43 +67,49 @@ public final class Exporter implements AutoCloseable {
         /** Defaults for everything but the address, and privileges kept (as a test JVM needs). */
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
-                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, BpfPins.NONE, WebConfig.NONE, HttpLimits.DEFAULT, false,
+                    true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, LiveScanner.Choice.AUTO, BpfPins.NONE, WebConfig.NONE, HttpLimits.DEFAULT, false,
                     Optional.empty());
         }
 
         public Config withMaxComms(int newMaxComms) {
-            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
                     web, http, dropPrivileges, execCommSource);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
-            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
                     web, http, dropPrivileges, execCommSource);
         }
 
         public Config withPins(BpfPins newPins) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, newPins,
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, newPins,
                     web, http, dropPrivileges, execCommSource);
         }
 
+        /** How live scans find memfds, instead of the best this kernel allows (for tests of both). */
+        public Config withLiveMethod(LiveScanner.Choice newLiveMethod) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds,
+                    newLiveMethod, pins, web, http, dropPrivileges, execCommSource);
+        }
+
         public Config withLiveInterval(Duration newLiveInterval) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, liveMethod, pins,
                     web, http, dropPrivileges, execCommSource);
         }
 
         /** The exec probe's comm source, instead of the best the kernel supports (for tests of both). */
         Config withExecCommSource(ExecProbe.CommSource newExecCommSource) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
                     web, http, dropPrivileges, Optional.of(newExecCommSource));
         }
 
         public Config withWeb(WebConfig newWeb) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
                     newWeb, http, dropPrivileges, execCommSource);
         }
 
         public Config withHttp(HttpLimits newHttp) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, pins,
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
                     web, newHttp, dropPrivileges, execCommSource);
         }
     }
@@ -138,7 +145,10 @@ public final class Exporter implements AutoCloseable {
             }
             // Before any probe attaches: the scanner creates a memfd of each kind to learn where memfds live, and
             // the exporter's own probes would count those calls.
-            LiveMemfdScanner scanner = config.live() ? new LiveMemfdScanner(config.liveMaxFds()) : null;
+            if (config.live()) {
+                live = LiveMemfdMonitor.create(LiveScanner.choose(config.liveMethod(), config.liveMaxFds()),
+                        config.liveInterval());
+            }
             MemfdProbe memfd = MemfdProbe.attach(config.maxComms(), config.pins());
             probes.add(memfd);
             SizesProbe sizes = SizesProbe.attach(config.maxComms(), config.pins());
@@ -158,11 +168,9 @@ public final class Exporter implements AutoCloseable {
                     new SecretCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, maxCommSeries)));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
-            if (scanner != null) {
-                live = LiveMemfdMonitor.start(scanner, config.liveInterval());
-                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, maxCommSeries)));
-                LOG.info(() -> "live memfd scans every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
-                        + config.liveMaxFds() + " fds each");
+            if (live != null) {
+                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, CgroupPaths.ofThisHost(),
+                        maxCommSeries)));
             }
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());
@@ -170,11 +178,21 @@ public final class Exporter implements AutoCloseable {
             registry.register(collectorSet);
             server = MetricsServer.start(config.listenAddress(), config.telemetryPath(), config.web(), config.http(), registry,
                     () -> attached.stream().allMatch(Probe::isAttached), buildInfo.version());
+            LiveMemfdMonitor liveMonitor = live;
             if (config.dropPrivileges()) {
-                dropPrivileges(live != null, () -> {
+                dropPrivileges(live == null ? null : live.method(), () -> {
                     attached.forEach(Probe::programStats);
                     memfd.read();
+                    if (liveMonitor != null) {
+                        liveMonitor.scanNow();
+                    }
                 });
+            }
+            if (live != null) {
+                live.start();
+                LOG.info(() -> "live memfd scans (" + liveMonitor.method().label() + ") every "
+                        + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
+                        + (liveMonitor.method() == LiveScan.Method.PROC ? " fds" : " memfd records") + " each");
             }
             int port = server.port();
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
@@ -187,18 +205,21 @@ public final class Exporter implements AutoCloseable {
     }
 
     /**
-     * The live collector reads other processes' /proc entries, which needs
-     * root's or the listed capabilities: as root it would be blind after the
-     * drop (to uid nobody, without capabilities), so root keeps them while it
-     * runs. Deployments that grant only the needed capabilities (deploy/) hold
-     * no CAP_SYS_ADMIN in the first place.
+     * The live collector's BPF iterators need nothing once attached, so with
+     * them (or without the live collector) every privilege goes. The /proc
+     * fallback reads other processes' /proc entries, which needs root's or the
+     * listed capabilities: as root it would be blind after the drop (to uid
+     * nobody, without capabilities), so root keeps them while it runs.
+     *
+     * @param liveMethod null without the live collector
+     * @param scrape     a scrape and a live scan, tried without capabilities first
      */
-    private static void dropPrivileges(boolean liveCollector, Runnable scrape) {
-        if (liveCollector && ROOT.equals(System.getProperty("user.name"))) {
+    private static void dropPrivileges(LiveScan.Method liveMethod, Runnable scrape) {
+        if (liveMethod == LiveScan.Method.PROC && ROOT.equals(System.getProperty("user.name"))) {
             if (Capabilities.ofThisProcess().hasSysAdmin()) {
-                LOG.warning("privileges kept: the live collector reads every process's /proc/PID/fd as root; run with"
-                        + " only CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE"
-                        + " (see deploy/), or pass --no-collector.live to drop everything after attaching");
+                LOG.warning("privileges kept: the live collector fell back to reading every process's /proc/PID/fd as"
+                        + " root (the BPF iterators, which need no privilege after startup, are not available); pass"
+                        + " --no-collector.live to drop everything after attaching");
             } else {
                 LOG.info("privileges kept for the live collector, which reads every process's /proc/PID/fd;"
                         + " the process holds no CAP_SYS_ADMIN");

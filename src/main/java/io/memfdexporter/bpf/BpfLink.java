@@ -23,6 +23,17 @@ public final class BpfLink implements AutoCloseable {
         return programName;
     }
 
+    /**
+     * The link's fd, owned by this link: for an iterator, what
+     * {@link BpfIterator#open} creates iterations from.
+     */
+    synchronized int fd() {
+        if (link == null) {
+            throw new IllegalStateException("the link of BPF program " + programName + " is closed");
+        }
+        return libbpf.bpf_link__fd(link);
+    }
+
     public synchronized boolean isAttached() {
         return link != null;
     }

@@ -11,6 +11,7 @@ public final class Errnos {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    public static final int EINTR = 4;
     /** Also EWOULDBLOCK: flock(LOCK_NB) on a held lock. */
     public static final int EAGAIN = 11;
     public static final int EACCES = 13;

@@ -63,6 +63,11 @@ public interface LibBpf {
 
     int bpf_link__destroy(Pointer link);
 
+    int bpf_link__fd(Pointer link);
+
+    /** A new iteration of an attached iterator link: an fd to read() its output from, or {@code -errno}. */
+    int bpf_iter_create(int linkFd);
+
     int bpf_link__pin(Pointer link, String path);
 
     /** A pinned link; destroying it closes the fd only, the pin keeps the program attached. */

@@ -14,6 +14,10 @@ public interface LibC {
 
     int close(int fd);
 
+    /** {@code ssize_t read(int, void *, size_t)}: bytes read, 0 at the end, -1 with errno. */
+    @SaveError
+    long read(int fd, Pointer buffer, @size_t long count);
+
     @SaveError
     int open(String path, int flags);
 

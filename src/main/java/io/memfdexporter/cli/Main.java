@@ -19,6 +19,7 @@ import io.memfdexporter.http.ListenException;
 import io.memfdexporter.http.WebConfig;
 import io.memfdexporter.http.WebConfigException;
 import io.memfdexporter.metrics.BuildInfo;
+import io.memfdexporter.live.LiveScanner;
 import io.memfdexporter.privileges.PrivilegeDrop;
 import io.memfdexporter.privileges.PrivilegeDropException;
 import io.memfdexporter.probe.MemfdProbe;
@@ -35,9 +36,9 @@ import picocli.CommandLine.Spec;
         description = "Exports memfd_create(2), memfd size, memfd_secret(2) and memfd execution activity, counted in the kernel by eBPF"
                 + " tracepoints, as Prometheus metrics.",
         footer = {"", "Needs CAP_BPF and CAP_PERFMON (or root), libbpf >= 1.0, and tracefs (mounted if absent).",
-                "The live collector also needs CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE.",
-                "Started as root with --no-collector.live, it runs as uid " + PrivilegeDrop.NOBODY
-                        + " without capabilities once attached.",
+                "Started as root, it runs as uid " + PrivilegeDrop.NOBODY + " without capabilities once attached;",
+                "only the live collector's /proc fallback (kernels refusing BPF iterators) keeps root, or needs",
+                "CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE, for the exporter's whole life.",
                 "Exit status: 0 after SIGTERM/SIGINT or --bpf.unpin, 1 when it cannot start, 2 on bad flags."})
 public final class Main implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
@@ -120,9 +121,16 @@ public final class Main implements Callable<Integer> {
     private int maxCommSeries;
 
     @Option(names = "--no-collector.live",
-            description = "Disable the live collector, which scans /proc for the memfds alive now and who holds them"
+            description = "Disable the live collector, which finds the memfds alive now and who holds them"
                     + " (memfd_live_* metrics; enabled by default).")
     private boolean noLive;
+
+    @Option(names = "--collector.live.method", paramLabel = "METHOD", defaultValue = "auto",
+            converter = LiveMethodConverter.class,
+            description = "How live scans find memfds: bpf-iterator (BPF task_file and task_vma iterators; no privilege"
+                    + " needed after startup), proc (walks /proc; keeps root or CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and"
+                    + " CAP_CHECKPOINT_RESTORE), or auto: bpf-iterator, else proc (default: ${DEFAULT-VALUE}).")
+    private LiveScanner.Choice liveMethod;
 
     @Option(names = "--collector.live.interval", paramLabel = "DURATION", defaultValue = "15s",
             converter = DurationConverter.class,
@@ -131,8 +139,9 @@ public final class Main implements Callable<Integer> {
     private Duration liveInterval;
 
     @Option(names = "--collector.live.max-fds", paramLabel = "N", defaultValue = "200000",
-            description = "File descriptors one live scan examines at most, in ascending pid order; processes beyond"
-                    + " are counted in memfd_exporter_live_skipped_processes{reason=\"budget\"}"
+            description = "File descriptors one live scan examines at most, in ascending pid order (proc method), or"
+                    + " memfd records it reads (bpf-iterator: fds holding memfds plus mappings of memfds); what is"
+                    + " left is counted in memfd_exporter_live_skipped_processes{reason=\"budget\"}"
                     + " (default: ${DEFAULT-VALUE}).")
     private long liveMaxFds;
 
@@ -249,7 +258,7 @@ public final class Main implements Callable<Integer> {
         } else if (unpin) {
             throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
         }
-        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, pins,
+        return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, liveMethod, pins,
                 WebConfig.NONE, http, dropPrivileges, Optional.empty());
     }
 

@@ -1,6 +1,7 @@
 package io.memfdexporter.live;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -15,6 +16,8 @@ import java.util.logging.Logger;
  * in proportion to the fds on the host and a scrape must not wait for it:
  * scrapes read {@link #latest()}, the last completed scan.
  *
+ * <p>The monitor owns its scanner: closing it closes the scanner.
+ *
  * <p>Scans never overlap: one thread runs them, and each starts an interval
  * after the previous one ended, so on a host where scans are slow the
  * exporter scans less often instead of back to back.
@@ -24,15 +27,17 @@ public final class LiveMemfdMonitor implements AutoCloseable {
     /* A scan checks for interruption before each process: it stops within one process's fds. */
     private static final long STOP_TIMEOUT_SECONDS = 10;
 
-    private final LiveMemfdScanner scanner;
+    private final LiveScanner scanner;
+    private final Duration interval;
     private final ScheduledExecutorService executor;
     private final AtomicLong scanErrors = new AtomicLong();
     private volatile LiveScan latest;
     /* Touched only by the scan thread. */
     private boolean warnedDenied;
 
-    private LiveMemfdMonitor(LiveMemfdScanner scanner) {
+    private LiveMemfdMonitor(LiveScanner scanner, Duration interval) {
         this.scanner = scanner;
+        this.interval = interval;
         this.executor = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "live-memfd-scan");
             thread.setDaemon(true);
@@ -40,14 +45,45 @@ public final class LiveMemfdMonitor implements AutoCloseable {
         });
     }
 
-    /** Starts scanning now, then {@code interval} after each scan ends. */
-    public static LiveMemfdMonitor start(LiveMemfdScanner scanner, Duration interval) {
+    /** A monitor that scans with {@code scanner} once {@link #start()}ed, {@code interval} after each scan ends. */
+    public static LiveMemfdMonitor create(LiveScanner scanner, Duration interval) {
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("interval must be positive, got " + interval);
         }
-        LiveMemfdMonitor monitor = new LiveMemfdMonitor(scanner);
-        monitor.executor.scheduleWithFixedDelay(monitor::scanOnce, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
-        return monitor;
+        return new LiveMemfdMonitor(scanner, interval);
+    }
+
+    /** Starts scanning now, then {@code interval} after each scan ends. */
+    public static LiveMemfdMonitor start(LiveScanner scanner, Duration interval) {
+        return create(scanner, interval).start();
+    }
+
+    /**
+     * Starts the scans. Until then the scanner is the caller's to use on its
+     * own thread (the exporter tries a scan without privileges before dropping them).
+     */
+    public LiveMemfdMonitor start() {
+        executor.scheduleWithFixedDelay(this::scanOnce, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+        return this;
+    }
+
+    /**
+     * Runs one scan on the calling thread, before {@link #start()}: its
+     * result is {@link #latest()} until the first scheduled scan completes.
+     *
+     * @throws UncheckedIOException when the scan fails
+     */
+    public void scanNow() {
+        try {
+            latest = scanner.scan();
+        } catch (IOException e) {
+            throw new UncheckedIOException("live memfd scan: " + e.getMessage(), e);
+        }
+    }
+
+    /** How the scans find memfds. */
+    public LiveScan.Method method() {
+        return scanner.method();
     }
 
     private void scanOnce() {
@@ -82,16 +118,23 @@ public final class LiveMemfdMonitor implements AutoCloseable {
         return scanErrors.get();
     }
 
-    /** Stops scanning: a scan in progress is interrupted, and has ended when this returns. */
+    /**
+     * Stops scanning: a scan in progress is interrupted, and has ended when
+     * this returns; then closes the scanner (unless the scan would not stop:
+     * the scanner is then left to the process's exit).
+     */
     @Override
     public void close() {
         executor.shutdownNow();
         try {
             if (!executor.awaitTermination(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 LOG.warning("the live memfd scan did not stop within " + STOP_TIMEOUT_SECONDS + " s");
+                return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
         }
+        scanner.close();
     }
 }

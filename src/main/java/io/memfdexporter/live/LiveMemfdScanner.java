@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -41,7 +42,7 @@ import io.memfdexporter.probe.CommKey;
  *
  * <p>Not thread-safe: one scan at a time (the {@link LiveMemfdMonitor} thread).
  */
-public final class LiveMemfdScanner {
+public final class LiveMemfdScanner implements LiveScanner {
     private static final Logger LOG = Logger.getLogger(LiveMemfdScanner.class.getName());
     private static final Path PROC = Path.of("/proc");
 
@@ -71,6 +72,7 @@ public final class LiveMemfdScanner {
      * @throws InterruptedIOException when the thread is interrupted (the monitor is closing)
      * @throws IOException when /proc itself cannot be listed; a process that cannot be read is counted as skipped
      */
+    @Override
     public LiveScan scan() throws IOException {
         long started = System.nanoTime();
         Pass pass = new Pass();
@@ -83,6 +85,16 @@ public final class LiveMemfdScanner {
             pass.examine(pid);
         }
         return pass.result((System.nanoTime() - started) / 1e9, System.currentTimeMillis() / 1e3);
+    }
+
+    @Override
+    public LiveScan.Method method() {
+        return LiveScan.Method.PROC;
+    }
+
+    /** Holds nothing to release. */
+    @Override
+    public void close() {
     }
 
     private static int[] pids() throws IOException {
@@ -189,7 +201,8 @@ public final class LiveMemfdScanner {
             Map<CommKey, LiveScan.Usage> byComm = new HashMap<>();
             held.values().forEach(h -> byComm.merge(h.comm(),
                     new LiveScan.Usage(1, h.file().allocatedBytes(), h.file().apparentBytes()), LiveScan.Usage::plus));
-            return new LiveScan(byComm, processes, fds, skipped, durationSeconds, finishedAtSeconds);
+            return new LiveScan(LiveScan.Method.PROC, byComm, Optional.empty(), Optional.empty(), processes, fds, skipped,
+                    durationSeconds, finishedAtSeconds);
         }
 
         /** The memfds first found in one process. */

@@ -4,11 +4,13 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BinaryOperator;
 import java.util.function.ToLongFunction;
 
 import io.memfdexporter.bpf.U64;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveScan;
+import io.memfdexporter.probe.CgroupPaths;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
@@ -32,19 +34,34 @@ public final class LiveMemfdCollector implements MultiCollector {
             .thenComparing(entry -> entry.getValue().files(), Long::compareUnsigned)
             .reversed()
             .thenComparing(Map.Entry::getKey);
+    /* Most executable bytes (both kinds) first, then processes, label. */
+    private static final Comparator<Map.Entry<String, Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage>>> EXECUTABLE_RANK =
+            Comparator.<Map.Entry<String, Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage>>, Long>comparing(
+                            entry -> total(entry.getValue()).bytes(), Long::compareUnsigned)
+                    .thenComparing(entry -> total(entry.getValue()).processes(), Long::compareUnsigned)
+                    .reversed()
+                    .thenComparing(Map.Entry::getKey);
+    private static final Comparator<Map.Entry<String, Long>> CGROUP_RANK = Comparator
+            .<Map.Entry<String, Long>, Long>comparing(Map.Entry::getValue, Long::compareUnsigned)
+            .reversed()
+            .thenComparing(Map.Entry::getKey);
 
     private final LiveMemfdMonitor monitor;
+    private final CgroupPaths cgroups;
     private final int maxCommSeries;
 
-    /** @param maxCommSeries comm series per family; the comms holding less are summed as {@value TopComms#OTHER} */
-    public LiveMemfdCollector(LiveMemfdMonitor monitor, int maxCommSeries) {
+    /** @param maxCommSeries comm (and cgroup) series per family; the rest are summed as {@value TopComms#OTHER} */
+    public LiveMemfdCollector(LiveMemfdMonitor monitor, CgroupPaths cgroups, int maxCommSeries) {
         this.monitor = monitor;
+        this.cgroups = cgroups;
         this.maxCommSeries = maxCommSeries;
     }
 
     @Override
     public MetricSnapshots collect() {
         MetricSnapshots.Builder snapshots = MetricSnapshots.builder();
+        snapshots.metricSnapshot(MetricFamily.LIVE_SCAN_METHOD.gauge().dataPoint(GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("method", monitor.method().label())).value(1).build()).build());
         // Until the first scan completes there is nothing to report but failures.
         monitor.latest().ifPresent(scan -> addScan(snapshots, scan));
         snapshots.metricSnapshot(MetricFamily.LIVE_SCAN_ERRORS.counter().dataPoint(
@@ -53,12 +70,17 @@ public final class LiveMemfdCollector implements MultiCollector {
     }
 
     private void addScan(MetricSnapshots.Builder snapshots, LiveScan scan) {
+        GaugeSnapshot.Builder folded = MetricFamily.FOLDED_COMMS.gauge();
         Map<String, LiveScan.Usage> all = new HashMap<>();
         scan.byComm().forEach((comm, usage) -> all.merge(CommLabel.of(comm), usage, LiveScan.Usage::plus));
-        Map<String, LiveScan.Usage> byLabel = bounded(all, snapshots);
+        Map<String, LiveScan.Usage> byLabel = bounded(all, RANK, LiveScan.Usage::plus, folded,
+                List.of(MetricFamily.LIVE_ALLOCATED, MetricFamily.LIVE_APPARENT, MetricFamily.LIVE_FILES));
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_ALLOCATED, byLabel, LiveScan.Usage::allocatedBytes).unit(Unit.BYTES).build());
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_APPARENT, byLabel, LiveScan.Usage::apparentBytes).unit(Unit.BYTES).build());
         snapshots.metricSnapshot(byComm(MetricFamily.LIVE_FILES, byLabel, LiveScan.Usage::files).build());
+        scan.executable().ifPresent(executable -> addExecutable(snapshots, executable, folded));
+        scan.allocatedByCgroup().ifPresent(byCgroup -> addCgroups(snapshots, byCgroup, folded));
+        snapshots.metricSnapshot(folded.build());
 
         snapshots.metricSnapshot(single(MetricFamily.LIVE_SCAN_DURATION, scan.durationSeconds()).unit(Unit.SECONDS).build());
         snapshots.metricSnapshot(single(MetricFamily.LIVE_SCAN_TIMESTAMP, scan.finishedAtSeconds()).unit(Unit.SECONDS).build());
@@ -73,29 +95,75 @@ public final class LiveMemfdCollector implements MultiCollector {
         snapshots.metricSnapshot(skipped.build());
     }
 
-    /* The maxCommSeries largest labels and the rest summed as OTHER; adds how many labels that rest is. */
-    private Map<String, LiveScan.Usage> bounded(Map<String, LiveScan.Usage> byLabel, MetricSnapshots.Builder snapshots) {
-        LiveScan.Usage rest = byLabel.remove(TopComms.OTHER); // a comm named "(other)" is summed with the rest
-        int folded = rest == null ? 0 : 1;
-        Map<String, LiveScan.Usage> series = new HashMap<>();
-        for (Map.Entry<String, LiveScan.Usage> entry : TopComms.best(byLabel.entrySet(), maxCommSeries, RANK)) {
+    /* Every comm series has both kinds, 0 included, so that alerts can compare kinds without absent(). */
+    private void addExecutable(MetricSnapshots.Builder snapshots, Map<LiveScan.Executable, LiveScan.ExecutableUsage> executable,
+                               GaugeSnapshot.Builder folded) {
+        Map<String, Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage>> all = new HashMap<>();
+        executable.forEach((key, usage) -> all.computeIfAbsent(CommLabel.of(key.comm()), comm -> new HashMap<>())
+                .merge(key.kind(), usage, LiveScan.ExecutableUsage::plus));
+        Map<String, Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage>> byLabel = bounded(all, EXECUTABLE_RANK,
+                LiveMemfdCollector::plus, folded, List.of(MetricFamily.LIVE_EXECUTABLE_BYTES, MetricFamily.LIVE_EXECUTABLE_PROCESSES));
+        GaugeSnapshot.Builder bytes = MetricFamily.LIVE_EXECUTABLE_BYTES.gauge();
+        GaugeSnapshot.Builder processes = MetricFamily.LIVE_EXECUTABLE_PROCESSES.gauge();
+        byLabel.forEach((comm, kinds) -> {
+            for (LiveScan.ExecutableKind kind : LiveScan.ExecutableKind.values()) {
+                LiveScan.ExecutableUsage usage = kinds.getOrDefault(kind, new LiveScan.ExecutableUsage(0, 0));
+                Labels labels = Labels.of("comm", comm, "kind", kind.label());
+                bytes.dataPoint(GaugeDataPointSnapshot.builder().labels(labels).value(U64.toDouble(usage.bytes())).build());
+                processes.dataPoint(GaugeDataPointSnapshot.builder().labels(labels).value(U64.toDouble(usage.processes())).build());
+            }
+        });
+        snapshots.metricSnapshot(bytes.unit(Unit.BYTES).build());
+        snapshots.metricSnapshot(processes.build());
+    }
+
+    private void addCgroups(MetricSnapshots.Builder snapshots, Map<Long, Long> byCgroup, GaugeSnapshot.Builder folded) {
+        Map<Long, String> paths = cgroups.pathsOf(byCgroup.keySet());
+        Map<String, Long> all = new HashMap<>();
+        byCgroup.forEach((id, bytes) -> all.merge(paths.get(id), bytes, U64::add));
+        Map<String, Long> byPath = bounded(all, CGROUP_RANK, U64::add, folded, List.of(MetricFamily.LIVE_ALLOCATED_BY_CGROUP));
+        GaugeSnapshot.Builder gauge = MetricFamily.LIVE_ALLOCATED_BY_CGROUP.gauge();
+        byPath.forEach((path, bytes) -> gauge.dataPoint(GaugeDataPointSnapshot.builder()
+                .labels(Labels.of("cgroup", path)).value(U64.toDouble(bytes)).build()));
+        snapshots.metricSnapshot(gauge.build());
+    }
+
+    private static LiveScan.ExecutableUsage total(Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage> kinds) {
+        return kinds.values().stream().reduce(new LiveScan.ExecutableUsage(0, 0), LiveScan.ExecutableUsage::plus);
+    }
+
+    private static Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage> plus(
+            Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage> a, Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage> b) {
+        Map<LiveScan.ExecutableKind, LiveScan.ExecutableUsage> sum = new HashMap<>(a);
+        b.forEach((kind, usage) -> sum.merge(kind, usage, LiveScan.ExecutableUsage::plus));
+        return sum;
+    }
+
+    /*
+     * The maxCommSeries largest labels and the rest summed as OTHER; adds to folded how many labels that rest is,
+     * once per family.
+     */
+    private <V> Map<String, V> bounded(Map<String, V> byLabel, Comparator<Map.Entry<String, V>> rank, BinaryOperator<V> plus,
+                                       GaugeSnapshot.Builder folded, List<MetricFamily> families) {
+        V rest = byLabel.remove(TopComms.OTHER); // a label "(other)" is summed with the rest
+        int foldedLabels = rest == null ? 0 : 1;
+        Map<String, V> series = new HashMap<>();
+        for (Map.Entry<String, V> entry : TopComms.best(byLabel.entrySet(), maxCommSeries, rank)) {
             series.put(entry.getKey(), entry.getValue());
         }
-        for (Map.Entry<String, LiveScan.Usage> entry : byLabel.entrySet()) {
+        for (Map.Entry<String, V> entry : byLabel.entrySet()) {
             if (!series.containsKey(entry.getKey())) {
-                rest = rest == null ? entry.getValue() : rest.plus(entry.getValue());
-                folded++;
+                rest = rest == null ? entry.getValue() : plus.apply(rest, entry.getValue());
+                foldedLabels++;
             }
         }
         if (rest != null) {
             series.put(TopComms.OTHER, rest);
         }
-        GaugeSnapshot.Builder foldedComms = MetricFamily.FOLDED_COMMS.gauge();
-        for (MetricFamily family : List.of(MetricFamily.LIVE_ALLOCATED, MetricFamily.LIVE_APPARENT, MetricFamily.LIVE_FILES)) {
-            foldedComms.dataPoint(GaugeDataPointSnapshot.builder().labels(Labels.of("family", family.exposedName()))
-                    .value(folded).build());
+        for (MetricFamily family : families) {
+            folded.dataPoint(GaugeDataPointSnapshot.builder().labels(Labels.of("family", family.exposedName()))
+                    .value(foldedLabels).build());
         }
-        snapshots.metricSnapshot(foldedComms.build());
         return series;
     }
 

@@ -100,19 +100,41 @@ public enum MetricFamily {
             "comm"),
     LIVE_FILES("memfd_live_files", Type.GAUGE,
             "Memfds alive at the last live scan, counted as for memfd_live_allocated_bytes.", "comm"),
+    LIVE_EXECUTABLE_BYTES("memfd_live_executable_bytes", Type.GAUGE,
+            "Bytes of executable (VM_EXEC) mappings of memfds at the last live scan, by comm of the mapping process and"
+                    + " kind: exe when the memfd is that process's own executable (it was exec'ed from a memfd, as runc"
+                    + " re-executes itself), mapped otherwise (dlopen of a memfd, mmap or mprotect with PROT_EXEC: loaders,"
+                    + " JIT double mapping). Every comm has both kinds. Only with --collector.live.method=bpf-iterator.",
+            "comm", "kind"),
+    LIVE_EXECUTABLE_PROCESSES("memfd_live_executable_processes", Type.GAUGE,
+            "Processes with at least one executable mapping of a memfd at the last live scan, by comm and kind as for"
+                    + " memfd_live_executable_bytes.",
+            "comm", "kind"),
+    LIVE_ALLOCATED_BY_CGROUP("memfd_live_allocated_bytes_by_cgroup", Type.GAUGE,
+            "memfd_live_allocated_bytes by cgroup v2 path of the process each memfd is attributed to; the"
+                    + " --collector.max-comms largest have a series, the rest are summed as cgroup=\"(other)\"."
+                    + " Only with --collector.live.method=bpf-iterator.",
+            "cgroup"),
+    LIVE_SCAN_METHOD("memfd_exporter_live_scan_method", Type.GAUGE,
+            "1 for how live scans find memfds: bpf_iterator (BPF task_file and task_vma iterators), or proc (walking"
+                    + " /proc, the fallback where the kernel refuses the iterators).",
+            "method"),
     LIVE_SCAN_DURATION("memfd_exporter_live_scan_duration_seconds", Type.GAUGE,
             "Time the last completed live memfd scan took."),
     LIVE_SCAN_TIMESTAMP("memfd_exporter_live_last_scan_timestamp_seconds", Type.GAUGE,
             "When the last live memfd scan completed, in seconds since the Unix epoch: the memfd_live_* values are as of then."),
     LIVE_SCAN_ERRORS("memfd_exporter_live_scan_errors", Type.COUNTER,
-            "Live memfd scans that failed as a whole (/proc could not be listed); the previous scan's result stays exposed."),
+            "Live memfd scans that failed as a whole (/proc could not be listed, or an iterator could not be read); the"
+                    + " previous scan's result stays exposed."),
     LIVE_SCANNED_PROCESSES("memfd_exporter_live_scanned_processes", Type.GAUGE,
             "Processes whose fds and mappings the last live scan examined completely."),
     LIVE_SCANNED_FDS("memfd_exporter_live_scanned_fds", Type.GAUGE,
-            "File descriptors the last live scan examined, at most --collector.live.max-fds."),
+            "File descriptors the last live scan examined: at most --collector.live.max-fds with the proc method; every"
+                    + " fd in the exporter's pid namespace with bpf_iterator, which bounds memfd records instead."),
     LIVE_SKIPPED_PROCESSES("memfd_exporter_live_skipped_processes", Type.GAUGE,
             "Processes the last live scan did not examine completely, by reason: budget (--collector.live.max-fds"
-                    + " reached), denied (permission), error (logged at debug level).",
+                    + " reached; bpf_iterator says 1, not knowing how many it did not visit), denied (permission),"
+                    + " error (logged at debug level).",
             "reason");
 
     /** Prometheus metric types as exposed. */

@@ -14,15 +14,27 @@ import java.util.function.ToLongFunction;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import io.memfdexporter.metrics.CommLabel;
 import io.memfdexporter.metrics.LiveMemfdCollector;
+import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
+import io.memfdexporter.testing.RequiresBpf;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 
-/** The monitor scans on its own thread; scrapes only format its last result. */
+/** The monitor scans on its own thread, with each method; scrapes only format its last result. */
+@ParameterizedClass
+@EnumSource(LiveScan.Method.class)
+@ExtendWith(RequiresBpf.class)
 class LiveMemfdMonitorTest {
+    @Parameter
+    LiveScan.Method method;
+
     private static final String HOLDS_3_MIB = """
             import os, sys
             fd = os.memfd_create("held")
@@ -76,8 +88,8 @@ class LiveMemfdMonitorTest {
     @Test
     void firstScanRunsAtStartAndScrapesExposeItWithoutScanningAgain() throws Exception {
         try (PythonChild child = PythonChild.start(HOLDS_3_MIB);
-             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(new LiveMemfdScanner(Long.MAX_VALUE), Duration.ofHours(1))) {
-            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, 200);
+             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(LiveMemfdScannerTest.scanner(method, Long.MAX_VALUE), Duration.ofHours(1))) {
+            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, CgroupPaths.ofThisHost(), 200);
             awaitFirstScan(monitor);
 
             List<String> first = scrape(collector);
@@ -89,6 +101,8 @@ class LiveMemfdMonitorTest {
             assertTrue(first.contains("memfd_exporter_live_scan_errors_total 0.0"), String.join("\n", first));
             assertEquals(3, first.stream()
                     .filter(line -> line.startsWith("memfd_exporter_live_skipped_processes{reason=")).count());
+            assertTrue(first.contains("memfd_exporter_live_scan_method{method=\"" + method.label() + "\"} 1.0"),
+                    String.join("\n", first));
             // An hour between scans: both scrapes show the same scan, the one that ran at start.
             assertEquals(timestamp(first), timestamp(second));
         }
@@ -98,8 +112,8 @@ class LiveMemfdMonitorTest {
     @Test
     void apparentSizesPast2To64SaturateInsteadOfWrapping() throws Exception {
         try (PythonChild child = PythonChild.start(HOLDS_THREE_HUGE);
-             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(new LiveMemfdScanner(Long.MAX_VALUE), Duration.ofHours(1))) {
-            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, 200);
+             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(LiveMemfdScannerTest.scanner(method, Long.MAX_VALUE), Duration.ofHours(1))) {
+            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, CgroupPaths.ofThisHost(), 200);
             awaitFirstScan(monitor);
             Exposition text = Exposition.parse(String.join("\n", scrape(collector)));
 
@@ -114,8 +128,8 @@ class LiveMemfdMonitorTest {
     void threeHundredHoldersExportTwentySeriesAndOtherWithExactSums() throws Exception {
         String prefix = CommThreads.uniqueComm("m").substring(0, 10) + "_";
         try (PythonChild parent = PythonChild.start(CHILDREN_HOLD_ONE_EACH, "300", prefix);
-             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(new LiveMemfdScanner(Long.MAX_VALUE), Duration.ofHours(1))) {
-            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, 20);
+             LiveMemfdMonitor monitor = LiveMemfdMonitor.start(LiveMemfdScannerTest.scanner(method, Long.MAX_VALUE), Duration.ofHours(1))) {
+            LiveMemfdCollector collector = new LiveMemfdCollector(monitor, CgroupPaths.ofThisHost(), 20);
             awaitFirstScan(monitor);
             LiveScan scan = monitor.latest().orElseThrow();
             Exposition text = Exposition.parse(String.join("\n", scrape(collector)));

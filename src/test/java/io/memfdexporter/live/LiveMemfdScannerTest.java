@@ -12,14 +12,26 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.testing.RequiresBpf;
 
-/** Scans the real /proc while python3 children hold memfds and other files. */
+/**
+ * Scans the real host, with each method (BPF iterators, /proc), while python3 children hold memfds and other
+ * files: both must find the same memfds with the same bytes.
+ */
+@ParameterizedClass
+@EnumSource(LiveScan.Method.class)
+@ExtendWith(RequiresBpf.class)
 class LiveMemfdScannerTest {
     private static final long MIB = 1 << 20;
 
@@ -135,11 +147,28 @@ class LiveMemfdScannerTest {
             sys.stdin.read()
             """;
 
-    private final LiveMemfdScanner scanner = new LiveMemfdScanner(Long.MAX_VALUE);
+    @Parameter
+    LiveScan.Method method;
+
+    private LiveScanner scanner;
 
     @BeforeEach
-    void requireRoot() throws IOException {
+    void requireRootAndStartScanner() throws IOException {
         Privilege.requireRoot();
+        scanner = scanner(method, Long.MAX_VALUE);
+    }
+
+    @AfterEach
+    void closeScanner() {
+        if (scanner != null) {
+            scanner.close();
+        }
+    }
+
+    /** A scanner of that method, forced (no fallback): {@code budget} is --collector.live.max-fds. */
+    static LiveScanner scanner(LiveScan.Method method, long budget) {
+        return LiveScanner.choose(method == LiveScan.Method.PROC ? LiveScanner.Choice.PROC : LiveScanner.Choice.BPF_ITERATOR,
+                budget);
     }
 
     @Test
@@ -261,14 +290,26 @@ class LiveMemfdScannerTest {
                 .map(line -> Long.parseLong(line.split("\\s+")[1]) * 1024).findFirst().orElseThrow();
     }
 
+    /**
+     * The proc method stops after 1 fd and counts every process left; the iterators stop after 1 memfd record
+     * (the kernel then visits no more) and say 1, since they cannot know how many processes they did not visit.
+     */
     @Test
-    void fdBudgetStopsTheScanAndCountsTheProcessesLeft() throws IOException {
+    void budgetStopsTheScanAndSaysSo() throws IOException {
         try (PythonChild child = PythonChild.start(HOLDS_64_MIB)) {
-            LiveScan scan = new LiveMemfdScanner(1).scan();
+            LiveScan scan;
+            try (LiveScanner limited = scanner(method, 1)) {
+                scan = limited.scan();
+            }
 
-            assertEquals(1, scan.fds());
-            assertTrue(scan.skippedProcesses().getOrDefault(LiveScan.Skip.BUDGET, 0) >= 1, scan.toString());
-            assertEquals(Optional.empty(), usageOf(scan, child.comm()));
+            if (method == LiveScan.Method.PROC) {
+                assertEquals(1, scan.fds());
+                assertTrue(scan.skippedProcesses().getOrDefault(LiveScan.Skip.BUDGET, 0) >= 1, scan.toString());
+                assertEquals(Optional.empty(), usageOf(scan, child.comm()));
+            } else {
+                assertEquals(java.util.Map.of(LiveScan.Skip.BUDGET, 1), scan.skippedProcesses());
+                assertEquals(1, scan.byComm().values().stream().mapToLong(LiveScan.Usage::files).sum(), scan.toString());
+            }
         }
     }
 
