@@ -217,12 +217,12 @@ public final class Exporter implements AutoCloseable {
     private static void dropPrivileges(LiveScan.Method liveMethod, Runnable scrape) {
         if (liveMethod == LiveScan.Method.PROC && ROOT.equals(System.getProperty("user.name"))) {
             if (Capabilities.ofThisProcess().hasSysAdmin()) {
-                LOG.warning("privileges kept: the live collector fell back to reading every process's /proc/PID/fd as"
-                        + " root (the BPF iterators, which need no privilege after startup, are not available); pass"
-                        + " --no-collector.live to drop everything after attaching");
+                LOG.warning("privileges kept: the live collector reads every process's /proc/PID/fd as root"
+                        + " (--collector.live.method=proc, or the kernel refused the BPF iterators, which need no"
+                        + " privilege after startup); pass --no-collector.live to drop everything after attaching");
             } else {
-                LOG.info("privileges kept for the live collector, which reads every process's /proc/PID/fd;"
-                        + " the process holds no CAP_SYS_ADMIN");
+                LOG.info("privileges kept for the live collector's /proc method, which reads every process's"
+                        + " /proc/PID/fd; the process holds no CAP_SYS_ADMIN");
             }
             return;
         }

@@ -75,7 +75,6 @@ class PrivilegeDropKernelTest {
 
     @Test
     void afterAttachingNoThreadKeepsAnyPrivilegeAndScrapesStayExact() throws Exception {
-        // The live collector keeps root's reach to other processes' /proc: without it, everything is dropped.
         try (ChildExporter child = ChildExporter.start(List.of(), "--web.listen-address=127.0.0.1:0", "--no-collector.live")) {
             String comm = uniqueComm("mfdpriv");
             CommThreads.runAs(comm, calls(1234, TestLibC.MFD_CLOEXEC));
@@ -114,8 +113,9 @@ class PrivilegeDropKernelTest {
     }
 
     @Test
-    void asRootTheLiveCollectorKeepsPrivilegesAndSaysSo() throws Exception {
-        try (ChildExporter child = ChildExporter.start(List.of(), "--web.listen-address=127.0.0.1:0")) {
+    void asRootTheLiveCollectorsProcMethodKeepsPrivilegesAndSaysSo() throws Exception {
+        try (ChildExporter child = ChildExporter.start(List.of(), "--web.listen-address=127.0.0.1:0",
+                "--collector.live.method=proc")) {
             Http.scrape(child.port());
             for (ThreadStatus thread : ThreadStatus.of(child.pid())) {
                 assertEquals(0, thread.uids().get(1), thread.toString());
