@@ -2,14 +2,18 @@
 #
 #   docker build -t memfd-exporter .
 #   docker run -d --name memfd-exporter --read-only --pid=host \
-#     --cap-drop ALL --cap-add BPF --cap-add PERFMON \
-#     --cap-add DAC_READ_SEARCH --cap-add SYS_PTRACE --cap-add CHECKPOINT_RESTORE \
+#     --cap-drop ALL --cap-add BPF --cap-add PERFMON --cap-add SETUID --cap-add SETGID \
 #     -v /sys/kernel/tracing:/sys/kernel/tracing:ro \
 #     -p 9822:9822 memfd-exporter
 #
-# --pid=host and the last three capabilities are for the live collector
-# (memfd_live_*, other processes' /proc/PID/fd); without them, add
-# --no-collector.live.
+# Capabilities are needed only to start: BPF and PERFMON load and attach the
+# programs (the live collector's BPF iterators included), SETUID and SETGID let
+# the exporter then become uid/gid 65534, which leaves it no capability at all
+# on any thread. --pid=host is for the live collector (memfd_live_*): its
+# iterators see the tasks of the exporter's pid namespace. Where the kernel
+# refuses the iterators, the collector falls back to /proc and keeps root,
+# which then also needs --cap-add DAC_READ_SEARCH --cap-add SYS_PTRACE
+# --cap-add CHECKPOINT_RESTORE to see other processes (or --no-collector.live).
 #
 # The host must have tracefs mounted at /sys/kernel/tracing (mount -t tracefs
 # nodev /sys/kernel/tracing): without CAP_SYS_ADMIN the exporter cannot mount
@@ -67,8 +71,9 @@ COPY --from=build /out/ /opt/memfd-exporter/
 ENV JDK_JAVA_OPTIONS="-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:SurvivorRatio=2 -XX:TieredStopAtLevel=1 -Xss256k -XX:+ExitOnOutOfMemoryError"
 EXPOSE 9822
 # No USER: --cap-add only reaches the effective set of uid 0 (no ambient
-# capabilities for other users), so the process runs as root with every
-# capability but BPF and PERFMON dropped by the runtime.
+# capabilities for other users), so the process starts as root with every
+# capability but those added dropped by the runtime, and, once attached,
+# switches to uid/gid 65534 with none (--runtime.drop-privileges, the default).
 # No HEALTHCHECK: it would need an HTTP client in the image and would hard-code
 # the port that --web.listen-address can change; orchestrators probe
 # /-/healthy themselves.

@@ -288,7 +288,8 @@ wait_healthy() {
   return 1
 }
 
-privilege=(--cap-drop ALL --cap-add BPF --cap-add PERFMON --security-opt "seccomp=$run_dir/seccomp.json")
+privilege=(--cap-drop ALL --cap-add BPF --cap-add PERFMON --cap-add SETUID --cap-add SETGID
+           --security-opt "seccomp=$run_dir/seccomp.json")
 container_id=$(podman run -d --name "$container" "${privilege[@]}" "${run_args[@]}" "$image")
 if ! wait_healthy; then
   log "WARN: not healthy with ${privilege[*]}; container log:"
@@ -302,10 +303,14 @@ fi
 phase_done "container healthy"
 
 if [ "${privilege[0]}" != --privileged ]; then
-  # The runtime really dropped everything else: CapEff must be exactly
-  # CAP_PERFMON (38) | CAP_BPF (39).
-  capeff=$(podman exec "$container" cat /proc/1/status | awk '$1 == "CapEff:" { print $2 }')
-  [ "$capeff" = 000000c000000000 ] || fail "container CapEff is $capeff, expected 000000c000000000 (BPF, PERFMON)"
+  # Once attached, the exporter holds nothing: uid 65534 and empty capability sets.
+  status=$(podman exec "$container" cat /proc/1/status)
+  for field in CapEff CapPrm CapAmb; do
+    value=$(awk -v f="$field:" '$1 == f { print $2 }' <<<"$status")
+    [ "$value" = 0000000000000000 ] || fail "container $field is $value after startup, expected none"
+  done
+  uid=$(awk '$1 == "Uid:" { print $2 }' <<<"$status")
+  [ "$uid" = 65534 ] || fail "container uid is $uid after startup, expected 65534"
 fi
 
 # --- The check -----------------------------------------------------------------------------

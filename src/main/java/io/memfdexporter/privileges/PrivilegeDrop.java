@@ -50,6 +50,9 @@ public final class PrivilegeDrop {
     /* struct sock_filter { u16 code; u8 jt, jf; u32 k; }: BPF_RET|BPF_K, SECCOMP_RET_ALLOW. */
     private static final short BPF_RET_K = 0x06;
     private static final int SECCOMP_RET_ALLOW = 0x7fff0000;
+    /* include/uapi/linux/capability.h */
+    private static final long CAP_SETGID = 1L << 6;
+    private static final long CAP_SETUID = 1L << 7;
 
     private PrivilegeDrop() {
     }
@@ -60,8 +63,15 @@ public final class PrivilegeDrop {
      */
     public static void afterAttach(Runnable scrape) {
         CredentialsLibC libc = CredentialsLibC.load();
-        setNoNewPrivsOnEveryThread(libc);
         ThreadCredentials self = ThreadCredentials.ofCallingThread();
+        // A container's root often holds only the capabilities it was given: say which two are missing, before
+        // anything changed, rather than a bare EPERM from setgroups.
+        if (self.isRoot() && (self.effective() & (CAP_SETUID | CAP_SETGID)) != (CAP_SETUID | CAP_SETGID)) {
+            throw new PrivilegeDropException("cannot drop privileges: becoming uid " + NOBODY + " needs CAP_SETUID and"
+                    + " CAP_SETGID, which this root process lacks (it holds " + CapabilityNames.describe(self.effective())
+                    + "): grant both, as deploy/ does (they go with everything else), or run with " + OPT_OUT);
+        }
+        setNoNewPrivsOnEveryThread(libc);
         if (!self.isRoot()) {
             if (self.permitted() != 0) {
                 LOG.warning("running as uid " + self.uids().get(0) + ": capabilities " + CapabilityNames.describe(self.permitted())

@@ -182,9 +182,12 @@ class DeployManifestsTest {
 
     // ---- Privileges ---------------------------------------------------------------------------
 
-    /** What the probes need (BPF, PERFMON) and what the live collector needs to read other processes' fds. */
-    private static final Set<String> CAPABILITIES = Set.of("BPF", "PERFMON", "DAC_READ_SEARCH", "SYS_PTRACE",
-            "CHECKPOINT_RESTORE");
+    /**
+     * Only what starting needs: loading and attaching the programs and the live collector's iterators (BPF,
+     * PERFMON), then becoming uid 65534 (SETUID, SETGID), which leaves none. Nothing to read other processes'
+     * /proc (DAC_READ_SEARCH, SYS_PTRACE, CHECKPOINT_RESTORE): the iterators need no privilege after startup.
+     */
+    private static final Set<String> CAPABILITIES = Set.of("BPF", "PERFMON", "SETUID", "SETGID");
 
     @Test
     void containerHasExactlyTheNeededCapabilitiesAndAReadOnlyRoot() {
@@ -193,7 +196,9 @@ class DeployManifestsTest {
         List<Object> add = list(capabilities.get("add"), "capabilities.add");
         assertEquals(CAPABILITIES.size(), add.size(), "capabilities.add " + add);
         assertEquals(CAPABILITIES, Set.copyOf(add), "capabilities.add");
-        assertEquals(Boolean.TRUE, podSpec().get("hostPID"), "hostPID: the live collector reads the node's /proc");
+        assertEquals(Boolean.TRUE, podSpec().get("hostPID"), "hostPID: the live collector's iterators see the pod's pid namespace");
+        assertEquals(0, securityContext.get("runAsUser"), "root to start, so that the drop to uid 65534 reaches every thread");
+        assertFalse(exporterArgs(container()).contains("--no-runtime.drop-privileges"), "the drop is on");
         assertEquals(List.of("ALL"), capabilities.get("drop"), "capabilities.drop");
         assertEquals(Boolean.TRUE, securityContext.get("readOnlyRootFilesystem"), "readOnlyRootFilesystem");
         assertEquals(Boolean.FALSE, securityContext.get("allowPrivilegeEscalation"), "allowPrivilegeEscalation");
@@ -216,12 +221,15 @@ class DeployManifestsTest {
     }
 
     @Test
-    void systemdUnitRunsAsAnUnprivilegedUserWithOnlyTheNeededCapabilitiesAndMountsTracefs() {
+    void systemdUnitStartsAsRootWithOnlyTheNeededCapabilitiesSoThatItEndsWithNoneAndMountsTracefs() {
         Map<String, List<String>> service = systemdSection("Service");
         Set<String> capabilities = CAPABILITIES.stream().map(cap -> "CAP_" + cap).collect(Collectors.toSet());
         assertEquals(capabilities, tokens(only(service, "CapabilityBoundingSet")), "CapabilityBoundingSet");
-        assertEquals(capabilities, tokens(only(service, "AmbientCapabilities")), "AmbientCapabilities");
-        assertEquals("yes", only(service, "DynamicUser"), "no root: a dynamic user holding only the ambient capabilities");
+        // A non-root user with ambient capabilities cannot drop them from every JVM thread: it would keep them.
+        assertFalse(service.containsKey("AmbientCapabilities"), "AmbientCapabilities");
+        assertFalse(service.containsKey("DynamicUser"), "DynamicUser");
+        assertEquals("root", only(service, "User"), "root to start, uid 65534 with no capability after the drop");
+        assertFalse(afterJar(execStart(), "ExecStart").contains("--no-runtime.drop-privileges"), "the drop is on");
         assertEquals("yes", only(service, "NoNewPrivileges"));
         assertEquals("strict", only(service, "ProtectSystem"));
         assertEquals("yes", only(service, "ProtectHome"));
