@@ -86,12 +86,6 @@ public final class Exporter implements AutoCloseable {
                     web, http, dropPrivileges, execCommSource);
         }
 
-        /** How live scans find memfds, instead of the best this kernel allows (for tests of both). */
-        public Config withLiveMethod(LiveScanner.Choice newLiveMethod) {
-            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds,
-                    newLiveMethod, pins, web, http, dropPrivileges, execCommSource);
-        }
-
         public Config withLiveInterval(Duration newLiveInterval) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, liveMethod, pins,
                     web, http, dropPrivileges, execCommSource);

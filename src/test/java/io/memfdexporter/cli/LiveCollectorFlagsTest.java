@@ -10,6 +10,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 import io.memfdexporter.Exporter;
+import io.memfdexporter.live.LiveScanner;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -47,6 +48,16 @@ class LiveCollectorFlagsTest {
     void fdBudgetMustBePositive() {
         assertEquals(5000, parse("--collector.live.max-fds=5000").liveMaxFds());
         assertThrows(ParameterException.class, () -> parse("--collector.live.max-fds=0"));
+    }
+
+    @Test
+    void methodIsAutoByDefaultAndTakesBpfIteratorOrProc() {
+        assertEquals(LiveScanner.Choice.AUTO, parse().liveMethod());
+        assertEquals(LiveScanner.Choice.BPF_ITERATOR, parse("--collector.live.method=bpf-iterator").liveMethod());
+        assertEquals(LiveScanner.Choice.PROC, parse("--collector.live.method=proc").liveMethod());
+        assertEquals(LiveScanner.Choice.AUTO, parse("--collector.live.method=auto").liveMethod());
+        ParameterException bad = assertThrows(ParameterException.class, () -> parse("--collector.live.method=bpf_iterator"));
+        assertTrue(bad.getMessage().contains("not one of auto, bpf-iterator, proc"), bad.getMessage());
     }
 
     private static Exporter.Config parse(String... args) {

@@ -84,6 +84,10 @@ class LivePrivilegeDropKernelTest {
                 assertEquals(64 * MIB, (long) metrics.value("memfd_live_allocated_bytes", "comm", child.comm()), child.comm());
                 assertEquals(64 * MIB, (long) metrics.value("memfd_live_apparent_bytes", "comm", child.comm()), child.comm());
             }
+            // The same memfds by cgroup (paths resolved after the drop): the two families sum alike, exactly.
+            assertEquals(metrics.sum("memfd_live_allocated_bytes"), metrics.sum("memfd_live_allocated_bytes_by_cgroup"));
+            assertTrue(metrics.value("memfd_live_allocated_bytes_by_cgroup", "cgroup", ownCgroup()) >= 128 * MIB,
+                    "the children's cgroup (this JVM's) holds both memfds");
             assertEquals(0, metrics.value("memfd_exporter_live_scan_errors_total"));
             assertEquals(0, metrics.value("memfd_exporter_live_skipped_processes", "reason", "budget"));
             assertTrue(metrics.value("memfd_exporter_live_scanned_fds") > 100, "every fd of the host was visited");
@@ -105,6 +109,12 @@ class LivePrivilegeDropKernelTest {
             assertTrue(System.nanoTime() < deadline, "no live scan within 30 s: " + exporter.stderrSoFar());
             Thread.sleep(100);
         }
+    }
+
+    /** This test JVM's cgroup v2 path, which the python children inherit. */
+    private static String ownCgroup() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/cgroup")).stream().filter(line -> line.startsWith("0::"))
+                .map(line -> line.substring(3)).findFirst().orElseThrow();
     }
 
     private static Map<String, String> status(long pid) throws IOException {
