@@ -137,8 +137,9 @@ public final class Exporter implements AutoCloseable {
             if (config.pins().enabled()) {
                 pinLock = config.pins().lock(Native.get());
             }
-            // Before any probe attaches: the scanner creates a memfd of each kind to learn where memfds live, and
-            // the exporter's own probes would count those calls.
+            // Before any probe attaches: the /proc scanner creates a memfd of each kind to learn where memfds live,
+            // and the exporter's own probes would count those calls. Started only after the privilege drop, which
+            // first tries a scan on this thread without capabilities.
             if (config.live()) {
                 live = LiveMemfdMonitor.create(LiveScanner.choose(config.liveMethod(), config.liveMaxFds()),
                         config.liveInterval());
@@ -184,9 +185,12 @@ public final class Exporter implements AutoCloseable {
             }
             if (live != null) {
                 live.start();
-                LOG.info(() -> "live memfd scans (" + liveMonitor.method().label() + ") every "
-                        + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
-                        + (liveMonitor.method() == LiveScan.Method.PROC ? " fds" : " memfd records") + " each");
+                LOG.info(() -> (liveMonitor.method() == LiveScan.Method.PROC
+                        ? "live memfd scans walk /proc every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
+                                + config.liveMaxFds() + " fds each"
+                        : "live memfd scans run BPF iterators (task_file, task_vma; no privilege needed after startup)"
+                                + " every " + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
+                                + " memfd records each"));
             }
             int port = server.port();
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port

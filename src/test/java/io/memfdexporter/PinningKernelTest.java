@@ -50,8 +50,15 @@ class PinningKernelTest {
 
     private final Set<Integer> programsSeen = new HashSet<>();
 
+    /*
+     * Without the live collector: its BPF iterators are loaded afresh at every start, never pinned (they keep no
+     * state, and a pinned iterator would let anyone who can read the pin list the host's memfds), so they would
+     * blur "the same programs, none loaded again".
+     */
+    private static final String NO_LIVE = "--no-collector.live";
+
     private static ChildExporter start(MountNamespace namespace, String... extraArgs) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--web.listen-address=127.0.0.1:0", "--bpf.pin-path=" + PIN_PATH));
+        List<String> args = new ArrayList<>(List.of("--web.listen-address=127.0.0.1:0", "--bpf.pin-path=" + PIN_PATH, NO_LIVE));
         args.addAll(List.of(extraArgs));
         return ChildExporter.start(namespace.wrapper(), args.toArray(String[]::new));
     }
@@ -189,7 +196,7 @@ class PinningKernelTest {
     @Test
     void ofTwoExportersStartedAtOnceOnOneDirectoryOneRunsWithItsStateIntactAndTheOtherExitsOne() throws Exception {
         String comm = uniqueComm("mfdplock");
-        String[] args = {"--web.listen-address=127.0.0.1:0", "--bpf.pin-path=" + PIN_PATH};
+        String[] args = {"--web.listen-address=127.0.0.1:0", "--bpf.pin-path=" + PIN_PATH, NO_LIVE};
         try (MountNamespace namespace = MountNamespace.withoutBpffs()) {
             Set<Integer> programs;
             // Both mount-or-find the bpffs, prepare the directory and load at the same time.

@@ -125,6 +125,16 @@ class PrivilegeDropKernelTest {
         }
     }
 
+    /** A container's root given only BPF and PERFMON: the drop cannot happen, and the exporter says what to add. */
+    @Test
+    void rootWithoutSetuidAndSetgidRefusesToRunRatherThanKeepItsPrivilegesSilently() throws Exception {
+        ChildExporter.Exit exit = ChildExporter.runToExit(List.of("setpriv", "--bounding-set=-setuid,-setgid", "--"),
+                "--web.listen-address=127.0.0.1:0");
+        assertEquals(1, exit.code(), exit.stderr());
+        assertTrue(exit.stderr().contains("cannot drop privileges: becoming uid 65534 needs CAP_SETUID and CAP_SETGID,"
+                + " which this root process lacks"), exit.stderr());
+    }
+
     @Test
     void theOptOutKeepsRootAndItsCapabilities() throws Exception {
         try (ChildExporter child = ChildExporter.start(List.of(), "--web.listen-address=127.0.0.1:0",

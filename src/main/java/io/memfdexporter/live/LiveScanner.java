@@ -34,19 +34,18 @@ public sealed interface LiveScanner extends AutoCloseable permits LiveIteratorSc
     /**
      * The scanner the choice names; {@link Choice#AUTO} prefers the iterators
      * and falls back to /proc when the kernel refuses them, saying why, once.
+     * The method chosen is for the caller to log once the exporter runs: a
+     * start that fails says only why.
      *
      * @throws BpfUnavailableException when the iterators were asked for and cannot be had
      */
     static LiveScanner choose(Choice choice, long maxFds) {
         Logger log = Logger.getLogger(LiveScanner.class.getName());
         if (choice == Choice.PROC) {
-            log.info("live memfd scans walk /proc (--collector.live.method=proc)");
             return new LiveMemfdScanner(maxFds);
         }
         try {
-            LiveIteratorScanner scanner = LiveIteratorScanner.attach(maxFds);
-            log.info("live memfd scans run BPF iterators (task_file, task_vma): they need no privilege after startup");
-            return scanner;
+            return LiveIteratorScanner.attach(maxFds);
         } catch (BpfUnavailableException | BpfException e) {
             if (choice == Choice.BPF_ITERATOR) {
                 throw new BpfUnavailableException("--collector.live.method=bpf-iterator: the BPF iterators cannot be"

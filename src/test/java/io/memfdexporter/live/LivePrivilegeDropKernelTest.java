@@ -19,6 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.memfdexporter.testing.ChildExporter;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
+import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.RequiresBpf;
 
 /**
@@ -94,6 +95,25 @@ class LivePrivilegeDropKernelTest {
             String log = exporter.stderrSoFar();
             assertTrue(log.contains("live memfd scans run BPF iterators"), log);
             assertTrue(log.contains("msg=\"dropped privileges: all "), log);
+        }
+    }
+
+    /** Pinned probes (reopened as root at start) and unpinned iterators (scanned as nobody) live side by side. */
+    @Test
+    void withPinningTheDroppedExporterKeepsScanningAndStopsCleanly() throws Exception {
+        try (MountNamespace namespace = MountNamespace.withoutBpffs();
+             PythonChild byFd = PythonChild.start(HOLDS_64_MIB_BY_FD);
+             ChildExporter exporter = ChildExporter.start(namespace.wrapper(), "--web.listen-address=127.0.0.1:0",
+                     "--collector.live.interval=1s", "--bpf.pin-path=/sys/fs/bpf/memfd_exporter_live_test")) {
+            assertEquals(List.of(NOBODY, NOBODY, NOBODY, NOBODY), ids(status(exporter.pid()).get("Uid")));
+            Exposition metrics = awaitScanAfter(exporter, Http.scrape(exporter.port()));
+
+            assertEquals(64 * MIB, (long) metrics.value("memfd_live_allocated_bytes", "comm", byFd.comm()));
+            assertEquals(1, metrics.value("memfd_exporter_live_scan_method", "method", "bpf_iterator"));
+            assertTrue(exporter.stderrSoFar().contains("pinned the BPF maps, programs and links of memfd in"),
+                    exporter.stderrSoFar());
+            ChildExporter.Exit exit = exporter.terminate();
+            assertEquals(0, exit.code(), exit.stderr());
         }
     }
 
