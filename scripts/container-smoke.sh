@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end proof of the Dockerfile without a Docker engine or a registry:
 # builds the image with podman on a local Debian base made by debootstrap, runs
-# it with only the documented privileges (CAP_BPF and CAP_PERFMON, the host's
-# tracefs, read-only root, 256 MiB), makes exactly 1000 memfd_create(2) calls
-# from a host process with a unique comm and asserts that the container counted
-# exactly those. Prints one PASS or FAIL line; exits non-zero on failure.
+# it with only the documented privileges (CAP_BPF, CAP_PERFMON, CAP_SETUID and
+# CAP_SETGID to start, the host's tracefs, read-only root, 256 MiB), checks that
+# once attached the exporter runs as uid 65534 with no capability, makes exactly
+# 1000 memfd_create(2) calls from a host process with a unique comm and asserts
+# that the container counted exactly those. Prints one PASS or FAIL line; exits non-zero on failure.
 #
 # Run as root on Debian 12:  scripts/container-smoke.sh
 #
