@@ -20,10 +20,11 @@ install_missing_packages() {
   install_if_missing "${BUILD_PACKAGES[@]}"
 }
 
-# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests), and
-# runc (ExecKernelTest starts a container with it).
+# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests),
+# runc (ExecKernelTest starts a container with it) and chromium (LandingPageKernelTest renders
+# the landing page headless).
 install_missing_test_packages() {
-  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc
+  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc chromium
 }
 
 # Installs those of the given packages that are missing, so a prepared machine never
