@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stages the generated files of the Debian package (pom.xml, jdeb) in DIR:
+# Stages the generated files of the Debian package (pom.xml, jdeb) in DIR
+# (usage: stage.sh DIR VERSION):
 # the launcher, whose JVM flags are EXPORTER_JVM_FLAGS of scripts/lib.sh (the
 # one definition, not a copy), and the compressed changelog, manual page and
 # docs, which Debian policy wants gzipped with -9n (reproducible: no name, no
@@ -7,7 +8,15 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$1
+version=$2
 . "$repo/scripts/lib.sh"
+
+# The packaged changelog must describe the version being packaged.
+changelog_version=$(sed -n '1s/^memfd-exporter (\([^)]*\)).*/\1/p' "$repo/deploy/debian/changelog")
+if [ "$changelog_version" != "$version" ]; then
+  echo "deploy/debian/changelog starts with version '$changelog_version', the package is $version: add an entry" >&2
+  exit 1
+fi
 
 rm -rf "$out"
 mkdir -p "$out/doc"
