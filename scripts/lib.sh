@@ -20,10 +20,11 @@ install_missing_packages() {
   install_if_missing "${BUILD_PACKAGES[@]}"
 }
 
-# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests), and
-# runc (ExecKernelTest starts a container with it).
+# The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests),
+# runc (ExecKernelTest starts a container with it) and chromium (LandingPageKernelTest renders
+# the landing page headless).
 install_missing_test_packages() {
-  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc
+  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc chromium
 }
 
 # Installs those of the given packages that are missing, so a prepared machine never
@@ -68,3 +69,176 @@ install_if_missing() {
 # --bpf.max-comms far above the default, give the heap room (-Xmx256m).
 EXPORTER_JVM_FLAGS=(-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:SurvivorRatio=2
                     -XX:TieredStopAtLevel=1 -Xss256k -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError)
+
+# ---- Containers without a Docker engine or a registry ------------------------------------
+# Shared by scripts/container-smoke.sh (the Dockerfile) and scripts/deb-smoke.sh (the Debian
+# package). State is kept private, away from any podman configuration and images of yours:
+#   SMOKE_CACHE    debootstrap tarball, podman config and image store (cached layers make
+#                  reruns fast); delete it to start from scratch
+#   SMOKE_RUN_DIR  podman's runtime state
+# CONTAINERS_CONF and CONTAINERS_STORAGE_CONF point podman at the private files, so
+# /etc/containers/{containers,storage}.conf are neither used nor changed (podman still keeps a
+# blob-info cache in /var/lib/containers/cache). The functions print why they fail on stderr
+# and return non-zero; callers turn that into their FAIL line.
+readonly SMOKE_CACHE=/var/cache/memfd-exporter-smoke
+readonly SMOKE_RUN_DIR=/run/memfd-exporter-smoke
+readonly SMOKE_BASE_IMAGE=localhost/debian:bookworm
+
+# runc, not crun: crun fails on this kind of host (hybrid cgroups, rlimits).
+smoke_install_packages() {
+  local packages=(podman runc slirp4netns debootstrap curl)
+  command -v python3 >/dev/null || packages+=(python3-minimal)
+  install_if_missing "${packages[@]}"
+}
+
+# Writes the private podman configuration and exports it; sets smoke_driver.
+smoke_podman_config() {
+  local driver=vfs probe nofile nproc
+  mkdir -p "$SMOKE_CACHE/containers" "$SMOKE_RUN_DIR" || return 1
+  # overlay when the kernel can mount it over the cache's file system (a cached
+  # rebuild then takes about a second); otherwise vfs, which copies every layer
+  # and is much slower but works anywhere. Each driver keeps its own store.
+  probe=$(mktemp -d "$SMOKE_CACHE/overlay-probe.XXXXXX") || return 1
+  mkdir "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if mount -t overlay overlay -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" \
+       "$probe/merged" 2>/dev/null; then
+    umount "$probe/merged"
+    driver=overlay
+  fi
+  rm -rf "$probe"
+  # cgroupfs: PID 1 need not be systemd; file events: no journald needed.
+  # Podman asks for RLIMIT_NOFILE 1048576 and RLIMIT_NPROC 4194304 by default,
+  # which runc may not set on this kind of host (root lacks CAP_SYS_RESOURCE):
+  # "error setting rlimit type 7" (or 6). Measured here: nofile up to the host's
+  # hard limit and nproc up to 32768 work; the exporter runs about 40 threads.
+  nofile=$(ulimit -Hn)
+  nproc=$(ulimit -Hu)
+  if [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ]; then
+    nproc=32768
+  fi
+  cat > "$SMOKE_CACHE/containers/containers.conf" <<CONF || return 1
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$SMOKE_RUN_DIR/libpod"
+CONF
+  cat > "$SMOKE_CACHE/containers/storage.conf" <<CONF || return 1
+[storage]
+driver = "$driver"
+graphroot = "$SMOKE_CACHE/storage-$driver"
+runroot = "$SMOKE_RUN_DIR/storage-$driver"
+CONF
+  export CONTAINERS_CONF=$SMOKE_CACHE/containers/containers.conf
+  export CONTAINERS_STORAGE_CONF=$SMOKE_CACHE/containers/storage.conf
+  smoke_driver=$driver
+}
+
+# The Debian mirror (and security mirror) this host's apt already uses: the
+# only package source known to be reachable.
+apt_uri_for_suite() {
+  local suite=$1
+  {
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null
+    echo
+  } | awk -v s="$suite" 'BEGIN { RS = "" } {
+      uri = ""; hit = 0
+      n = split($0, lines, "\n")
+      for (i = 1; i <= n; i++) {
+        if (lines[i] ~ /^URIs:/) { split(lines[i], f, /[ \t]+/); uri = f[2] }
+        if (lines[i] ~ /^Suites:/) { m = split(lines[i], f, /[ \t]+/); for (j = 2; j <= m; j++) if (f[j] == s) hit = 1 }
+      }
+      if (hit && uri != "") { print uri; exit }
+    }'
+  if [ -r /etc/apt/sources.list ]; then
+    # One-line format; drop "[arch=... signed-by=...]" options first.
+    sed -E 's/\[[^]]*\]//' /etc/apt/sources.list | awk -v s="$suite" '$1 == "deb" && $3 == s { print $2; exit }'
+  fi
+}
+
+# SMOKE_BASE_IMAGE: a fresh Debian 12 (debootstrap minbase, cached as a tarball) with the
+# official image's apt sources; imported again only when the tarball or the local CAs change.
+smoke_base_image() {
+  local rootfs_tar=$SMOKE_CACHE/debian-bookworm-minbase.tar mirror security work base_key local_cas
+  if [ ! -s "$rootfs_tar" ]; then
+    mirror=$(apt_uri_for_suite bookworm | head -n1)
+    security=$(apt_uri_for_suite bookworm-security | head -n1)
+    [ -n "$mirror" ] || { echo "no bookworm mirror in /etc/apt/sources.list{,.d/*.sources}" >&2; return 1; }
+    echo "debootstrap bookworm from $mirror (cached in $rootfs_tar)" >&2
+    work=$(mktemp -d) || return 1
+    if ! debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
+      tail -n 20 "$work/debootstrap.log" >&2
+      rm -rf "$work"
+      echo "debootstrap failed" >&2
+      return 1
+    fi
+    # Same suites as the official debian:bookworm image, so builds get fixes.
+    rm -f "$work/rootfs/etc/apt/sources.list"
+    {
+      printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\n' "$mirror"
+      printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+      if [ -n "$security" ]; then
+        printf '\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\n' "$security"
+        printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+      fi
+    } > "$work/rootfs/etc/apt/sources.list.d/debian.sources"
+    rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin "$work/rootfs/var/cache/apt/archives/"*.deb
+    tar --numeric-owner -C "$work/rootfs" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
+    rm -rf "$work"
+    [ -s "$rootfs_tar" ] || { echo "could not write $rootfs_tar" >&2; return 1; }
+  fi
+  # A host behind a TLS-intercepting proxy reaches Maven Central only because it
+  # trusts the proxy's CA, installed in /usr/local/share/ca-certificates; builds
+  # in the image must trust it too. Those public certificates are added to the
+  # local base (never to the Dockerfile): when a build installs
+  # ca-certificates(-java), they land in the JDK's trust store. The label keys
+  # the import to the rootfs and the certificates, so a change to either
+  # re-imports it while an unchanged base keeps every cached build layer.
+  local_cas=(/usr/local/share/ca-certificates/*.crt)
+  [ -e "${local_cas[0]}" ] || local_cas=()
+  base_key=$( { stat -c '%s %Y' "$rootfs_tar"; cat "${local_cas[@]}" /dev/null; } | sha256sum | cut -c1-16)
+  if [ "$(podman image inspect --format '{{index .Labels "io.memfdexporter.smoke.base"}}' "$SMOKE_BASE_IMAGE" 2>/dev/null)" != "$base_key" ]; then
+    echo "importing $SMOKE_BASE_IMAGE (${#local_cas[@]} local CA certificate(s) added)" >&2
+    work=$(mktemp -d) || return 1
+    cp "$rootfs_tar" "$work/base.tar" || { rm -rf "$work"; return 1; }
+    if [ ${#local_cas[@]} -gt 0 ]; then
+      mkdir -p "$work/ca/usr/local/share/ca-certificates"
+      cp "${local_cas[@]}" "$work/ca/usr/local/share/ca-certificates/"
+      tar --numeric-owner --owner=0 --group=0 -C "$work/ca" -rf "$work/base.tar" ./usr/local/share/ca-certificates
+    fi
+    podman rmi -f "$SMOKE_BASE_IMAGE" >/dev/null 2>&1
+    if ! podman import --quiet --change "LABEL io.memfdexporter.smoke.base=$base_key" "$work/base.tar" \
+         "$SMOKE_BASE_IMAGE" >/dev/null; then
+      rm -rf "$work"
+      echo "podman import of $SMOKE_BASE_IMAGE failed" >&2
+      return 1
+    fi
+    rm -rf "$work"
+  fi
+}
+
+# Makes CALLS memfd_create(2) calls from a host process whose comm nobody else uses, scrapes
+# http://127.0.0.1:PORT/metrics and prints "COMM VALUE" (VALUE empty when the series is missing).
+# The comm is the executable's file name (at most 15 characters): a symlink named after the
+# caller's pid in DIR. The real interpreter, not a pyenv shim script: its file name becomes the comm.
+smoke_count_calls() {
+  local port=$1 n=$2 dir=$3 py comm metrics
+  py=$(readlink -f "$(python3 -c 'import sys; print(sys.executable)')") || return 1
+  comm=mfdsmoke$$
+  ln -sf "$py" "$dir/$comm" || return 1
+  "$dir/$comm" -c "
+import os
+for _ in range($n):
+    os.close(os.memfd_create('memfd-smoke'))
+" || return 1
+  metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || { echo "scrape of /metrics failed" >&2; return 1; }
+  printf '%s %s\n' "$comm" "$(awk -v series="memfd_create_calls_total{comm=\"$comm\"}" '$1 == series { print $2 }' <<<"$metrics")"
+}
+
+# Whether VALUE is exactly WANT (the exposition writes 1000.0).
+smoke_exact() {
+  awk -v v="$1" -v want="$2" 'BEGIN { exit !(v ~ /^[0-9.eE+]+$/ && v + 0 == want) }'
+}

@@ -67,8 +67,8 @@ public final class Main implements Callable<Integer> {
     private int maxConnections;
 
     @Option(names = "--web.max-requests", paramLabel = "N", defaultValue = "" + HttpLimits.DEFAULT_MAX_REQUESTS,
-            description = "Most scrape requests in progress at once (all share one collection); more get"
-                    + " 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+            description = "Most scrape and landing page requests in progress at once (all share one"
+                    + " collection); more get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
     private int maxRequests;
 
     @Option(names = "--web.read-header-timeout", paramLabel = "DURATION", defaultValue = HttpLimits.DEFAULT_READ_HEADER_TIMEOUT_SECONDS + "s",

@@ -99,9 +99,25 @@ public final class MetricsServer implements AutoCloseable {
         }
         router.route(telemetryPath).method(HttpMethod.GET).method(HttpMethod.HEAD)
                 .handler(ctx -> scrape(ctx, scrapes, scrapesInProgress, limits.maxRequests()));
-        router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> ctx.response()
-                .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
-                .end(LandingPage.html(landingPageVersion, telemetryPath)));
+        router.route("/").method(HttpMethod.GET).method(HttpMethod.HEAD).handler(ctx -> {
+            if (!admitted(ctx, scrapesInProgress, limits.maxRequests())) {
+                return;
+            }
+            // Read on the worker at request time, as the collection is: privileges may have been dropped since.
+            scrapes.render(snapshots -> LandingPage.html(snapshots,
+                    LandingPage.Context.now(landingPageVersion, telemetryPath, healthy.getAsBoolean())))
+                    .onComplete(result -> {
+                        if (result.succeeded()) {
+                            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+                                    .putHeader("Content-Security-Policy", LandingPage.CONTENT_SECURITY_POLICY)
+                                    .end(result.result());
+                        } else {
+                            LOG.log(Level.WARNING, "landing page failed", result.cause());
+                            ctx.response().setStatusCode(500).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+                                    .end("landing page failed (see the exporter's log)\n");
+                        }
+                    });
+        });
         // vert.x's default error pages carry no detail; a handler's exception is logged, never sent.
         router.errorHandler(500, ctx -> {
             LOG.log(Level.WARNING, "request " + ctx.request().method() + " " + ctx.request().path() + " failed", ctx.failure());
@@ -151,14 +167,25 @@ public final class MetricsServer implements AutoCloseable {
         return request.headers().contains(HttpHeaders.TRANSFER_ENCODING) || (length != null && !length.equals("0"));
     }
 
-    private static void scrape(RoutingContext ctx, SharedScrape scrapes, AtomicInteger inProgress, int maxRequests) {
+    /**
+     * Takes one of the --web.max-requests slots that scrapes and landing pages share, or answers 503:
+     * a page costs a collection just as a scrape does.
+     */
+    private static boolean admitted(RoutingContext ctx, AtomicInteger inProgress, int maxRequests) {
         if (inProgress.incrementAndGet() > maxRequests) {
             inProgress.decrementAndGet();
             Refusal.answerLater(ctx, 503, "too many concurrent scrapes (--web.max-requests=" + maxRequests + ")\n");
-            return;
+            return false;
         }
         // Counted until the body is sent or the connection closes: a slow reader keeps its slot.
         ctx.addEndHandler(done -> inProgress.decrementAndGet());
+        return true;
+    }
+
+    private static void scrape(RoutingContext ctx, SharedScrape scrapes, AtomicInteger inProgress, int maxRequests) {
+        if (!admitted(ctx, inProgress, maxRequests)) {
+            return;
+        }
         scrapes.scrape(ctx.request().getHeader(HttpHeaders.ACCEPT), ctx.queryParam("name[]"),
                 acceptsGzip(ctx.request().getHeader(HttpHeaders.ACCEPT_ENCODING))).onComplete(result -> {
             if (result.succeeded()) {

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.zip.GZIPOutputStream;
@@ -71,20 +72,7 @@ final class SharedScrape {
     Future<Encoded> scrape(String accept, List<String> names, boolean gzip) {
         Key key = new Key(formats.findWriter(accept), names.stream().sorted().distinct().toList(), gzip);
         synchronized (this) {
-            Collection collection = running;
-            if (collection == null) {
-                Collection started = new Collection(worker.executeBlocking(collect::get, true));
-                running = started;
-                // May run at once (a collection already over): hence the local variable, not running, below.
-                started.snapshots.onComplete(done -> {
-                    synchronized (SharedScrape.this) {
-                        if (running == started) {
-                            running = null;
-                        }
-                    }
-                });
-                collection = started;
-            }
+            Collection collection = joinOrStart();
             Future<Encoded> encoded = collection.encodings.get(key);
             if (encoded == null) {
                 encoded = collection.snapshots.compose(snapshots -> worker.executeBlocking(() -> encode(snapshots, key), true));
@@ -94,6 +82,36 @@ final class SharedScrape {
             }
             return encoded;
         }
+    }
+
+    /**
+     * Renders something else from the collection a scrape would join (the landing page), on the
+     * same worker thread as encodings: one map read serves pages and scrapes alike.
+     */
+    <T> Future<T> render(Function<MetricSnapshots, T> renderer) {
+        Future<MetricSnapshots> snapshots;
+        synchronized (this) {
+            snapshots = joinOrStart().snapshots;
+        }
+        return snapshots.compose(collected -> worker.executeBlocking(() -> renderer.apply(collected), true));
+    }
+
+    /** The running collection, or a new one; caller holds this. */
+    private Collection joinOrStart() {
+        if (running != null) {
+            return running;
+        }
+        Collection started = new Collection(worker.executeBlocking(collect::get, true));
+        running = started;
+        // May run at once (a collection already over): hence the local variable, not running, below.
+        started.snapshots.onComplete(done -> {
+            synchronized (SharedScrape.this) {
+                if (running == started) {
+                    running = null;
+                }
+            }
+        });
+        return started;
     }
 
     private static Encoded encode(MetricSnapshots snapshots, Key key) throws IOException {

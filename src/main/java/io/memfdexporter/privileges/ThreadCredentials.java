@@ -20,6 +20,11 @@ record ThreadCredentials(String thread, List<Integer> uids, List<Integer> gids, 
         return read(Path.of("/proc/thread-self/status"));
     }
 
+    /** The process's main thread: what /proc/self/status shows. */
+    static ThreadCredentials ofMainThread() {
+        return read(Path.of("/proc/self/status"));
+    }
+
     /** Every thread of this process; threads that exit while being read are left out. */
     static List<ThreadCredentials> ofAllThreads() {
         List<ThreadCredentials> threads = new ArrayList<>();

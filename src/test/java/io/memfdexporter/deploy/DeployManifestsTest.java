@@ -48,6 +48,7 @@ class DeployManifestsTest {
     private static final Path KUBERNETES = ROOT.resolve("deploy/kubernetes");
     private static final Path SYSTEMD_UNIT = ROOT.resolve("deploy/systemd/memfd-exporter.service");
     private static final Path DOCKERFILE = ROOT.resolve("Dockerfile");
+    private static final Path DEBIAN_DEFAULT = ROOT.resolve("deploy/debian/default");
     private static final String TRACEFS = "/sys/kernel/tracing";
 
     /** Every YAML document under deploy/kubernetes, by kind. */
@@ -410,12 +411,41 @@ class DeployManifestsTest {
         return section;
     }
 
+    /** ExecStart as systemd runs it with the Debian package's /etc/default/memfd-exporter: $ARGS expanded. */
     private static List<String> execStart() {
+        return execStart(debianDefaultArgs(false));
+    }
+
+    private static List<String> execStart(String args) {
         String execStart = only(systemdSection("Service"), "ExecStart");
         // Drop systemd's executable prefixes (-, +, !, @, :) from the first word.
-        List<String> words = shellWords(execStart);
+        List<String> words = new ArrayList<>(shellWords(execStart));
         words.set(0, words.get(0).replaceFirst("^[-+!@:]+", ""));
+        int at = words.indexOf("$ARGS");
+        assertTrue(at > 0, "ExecStart does not pass $ARGS (/etc/default/memfd-exporter): " + execStart);
+        words.remove(at);
+        // Unquoted $ARGS: systemd splits the value at blanks, and an empty one adds no word.
+        words.addAll(at, tokens(args).isEmpty() ? List.of() : shellWords(args));
         return words;
+    }
+
+    /** ARGS of deploy/debian/default, the package's conffile; or the value of its commented example. */
+    private static String debianDefaultArgs(boolean example) {
+        String prefix = example ? "# ARGS=" : "ARGS=";
+        List<String> values = readLines(DEBIAN_DEFAULT).stream().filter(line -> line.startsWith(prefix))
+                .map(line -> line.substring(prefix.length()).replaceAll("^\"|\"$", "")).toList();
+        assertEquals(1, values.size(), prefix + " lines in " + DEBIAN_DEFAULT);
+        return values.get(0);
+    }
+
+    @Test
+    void systemdUnitReadsTheDebianDefaults() {
+        assertEquals("-/etc/default/memfd-exporter", only(systemdSection("Service"), "EnvironmentFile"),
+                "the unit reads ARGS from the package's conffile (optional for a unit installed by hand)");
+        assertEquals("", debianDefaultArgs(false), "the packaged default adds nothing to the built-in defaults");
+        List<String> example = afterJar(execStart(debianDefaultArgs(true)), "ExecStart with the example ARGS");
+        assertRealFlags(example, "the example ARGS of " + DEBIAN_DEFAULT);
+        assertEquals("127.0.0.1:9822", optionValue(example, "--web.listen-address"), "the example ARGS reach the CLI");
     }
 
     private static String only(Map<String, List<String>> section, String key) {

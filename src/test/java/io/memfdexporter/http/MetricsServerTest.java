@@ -75,8 +75,46 @@ class MetricsServerTest {
     }
 
     private static CompletableFuture<HttpResponse<byte[]>> get(int port) {
-        return CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+        return get(port, "/metrics");
+    }
+
+    private static CompletableFuture<HttpResponse<byte[]>> get(int port, String path) {
+        return CLIENT.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    @Test
+    void landingPagesJoinTheScrapesCollectionAndShareTheirLimit() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        TestCollector collector = new TestCollector(release, null);
+        try (MetricsServer server = start(collector)) {
+            List<CompletableFuture<HttpResponse<byte[]>>> responses = new ArrayList<>();
+            for (int i = 0; i < LIMITS.maxRequests() + 5; i++) {
+                responses.add(get(server.port(), i % 2 == 0 ? "/" : "/metrics"));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (responses.stream().filter(CompletableFuture::isDone).count() < 5 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            release.countDown();
+            int ok = 0;
+            int unavailable = 0;
+            for (CompletableFuture<HttpResponse<byte[]>> future : responses) {
+                HttpResponse<byte[]> response = future.get(60, TimeUnit.SECONDS);
+                if (response.statusCode() == 503) {
+                    unavailable++;
+                    continue;
+                }
+                assertEquals(200, response.statusCode());
+                ok++;
+                String body = new String(response.body(), StandardCharsets.UTF_8);
+                boolean page = response.uri().getPath().equals("/");
+                assertTrue(page ? body.contains("<h1>memfd_exporter</h1>") : body.contains("test_collection 1.0"), body);
+            }
+            assertEquals(40, ok);
+            assertEquals(5, unavailable, "pages and scrapes share --web.max-requests");
+            assertEquals(1, collector.collections.get(), "pages and scrapes in flight together: one collection");
+        }
     }
 
     @Test

@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The tools the tests run, from the Debian/Ubuntu packages that scripts/test.sh
- * installs: Prometheus' for the monitoring tests, runc for the exec tests. A
+ * installs: Prometheus' for the monitoring tests, runc for the exec tests,
+ * chromium for the landing page. A
  * missing tool fails the test, never skips it: the shipped rules and dashboard,
  * and runc's classification, are only proven where these tools run.
  */
@@ -19,7 +20,9 @@ public enum Tool {
     PROMTOOL("promtool", "prometheus"),
     PROMETHEUS("prometheus", "prometheus"),
     ALERTMANAGER("prometheus-alertmanager", "prometheus-alertmanager"),
-    RUNC("runc", "runc");
+    RUNC("runc", "runc"),
+    /** Headless, for the landing page as a browser renders it. */
+    CHROMIUM("chromium", "chromium");
 
     private final String command;
     private final String debianPackage;
