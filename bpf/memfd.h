@@ -122,4 +122,41 @@ struct exec_totals {
 	__u64 unrecorded;
 };
 
+/*
+ * exec_mappings.bpf.c: mmap/mprotect/pkey_mprotect calls that left a memfd
+ * mapped executable. The syscall that did it, and a kind from kernel
+ * evidence about the memfd at that moment (never its name), checked in this
+ * order, so each call has exactly one kind:
+ *   DOUBLE_MAPPED: the memfd also has another shared mapping that is or may
+ *                  be made writable (address_space i_mmap_writable): the code
+ *                  can change while it runs;
+ *   SEALED:        F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: contents frozen;
+ *   PLAIN:         neither.
+ */
+#define EXEC_MAPPING_SYSCALL_MMAP          0
+#define EXEC_MAPPING_SYSCALL_MPROTECT      1
+#define EXEC_MAPPING_SYSCALL_PKEY_MPROTECT 2
+#define EXEC_MAPPING_KIND_PLAIN            0
+#define EXEC_MAPPING_KIND_SEALED           1
+#define EXEC_MAPPING_KIND_DOUBLE_MAPPED    2
+
+/* exec_mappings_by_comm key: the calling thread's comm, the syscall and the kind. */
+struct exec_mapping_key {
+	char comm[COMM_LEN];
+	__u32 syscall; /* EXEC_MAPPING_SYSCALL_* */
+	__u32 kind;    /* EXEC_MAPPING_KIND_* */
+};
+
+/*
+ * The single entry of exec_mappings.bpf.c's per-CPU totals map:
+ *   sum(exec_mappings_by_comm) + unrecorded == observed
+ * unchecked counts successful calls asking for PROT_EXEC whose mappings could
+ * not be examined (see exec_mappings.bpf.c): not in observed, memfd or not.
+ */
+struct exec_mapping_totals {
+	__u64 observed;
+	__u64 unrecorded;
+	__u64 unchecked;
+};
+
 #endif /* MEMFD_EXPORTER_H */
