@@ -106,11 +106,21 @@ struct log2_histogram {
 #define MEMFD_NAME_KIND_OTHER 0
 #define MEMFD_NAME_KIND_RUNC  1
 
-/* execs_by_comm key: the exec caller's comm before exec renamed it, and the memfd name kind. */
+/*
+ * How the memfd was executed: BINARY, it is the executable the kernel loads;
+ * INTERPRETER, a binfmt handler (binfmt_script's "#!", binfmt_misc) handed it
+ * to an interpreter, which the kernel loads instead and which reads the memfd
+ * through the fd path it was executed by (exec.bpf.c interpreted_memfd()).
+ */
+#define EXEC_VIA_BINARY      0
+#define EXEC_VIA_INTERPRETER 1
+
+/* execs_by_comm key: the exec caller's comm before exec renamed it, the memfd name kind and how it was executed. */
 struct exec_key {
 	char comm[COMM_LEN];  /* all zero when comm_known is 0 */
 	__u32 name_kind;      /* MEMFD_NAME_KIND_* */
 	__u32 comm_known;     /* 0: no execve/execveat entry was seen (a 32-bit compat exec before Linux 6.10) */
+	__u32 via;            /* EXEC_VIA_* */
 };
 
 /*

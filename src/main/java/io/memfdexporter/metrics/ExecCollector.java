@@ -22,7 +22,7 @@ public final class ExecCollector extends ProbeCollector<ExecCounts> {
     @Override
     void addCounts(MetricSnapshots.Builder snapshots, ExecCounts read) {
         snapshots.metricSnapshot(countsByCommAnd(MetricFamily.EXECS, read.execs(), ExecCollector::commLabel,
-                key -> Labels.of("memfd_name_kind", nameKindLabel(key.nameKind()))).build());
+                key -> Labels.of("memfd_name_kind", nameKindLabel(key.nameKind()), "via", key.via().label())).build());
         snapshots.metricSnapshot(MetricFamily.OBSERVED_EXECS.counter().dataPoint(point(read.totals().execs())).build());
         snapshots.metricSnapshot(MetricFamily.UNRECORDED_EXECS.counter().dataPoint(point(read.totals().unrecorded())).build());
     }

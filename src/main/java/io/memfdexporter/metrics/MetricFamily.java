@@ -39,9 +39,10 @@ public enum MetricFamily {
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     EXECS("memfd_exec", Type.COUNTER,
             "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
-                    + " when its execve/execveat was not seen, before Linux 6.10) and memfd_name_kind ('runc' for runc_cloned:*"
-                    + " executed by root's runc, else 'other').",
-            "comm", "memfd_name_kind"),
+                    + " when its execve/execveat was not seen, before Linux 6.10), memfd_name_kind ('runc' for runc_cloned:*"
+                    + " executed by root's runc, else 'other') and via ('binary': the memfd is the executable;"
+                    + " 'interpreter': a #! script or binfmt_misc file in a memfd, executed by fd, handed to its interpreter).",
+            "comm", "memfd_name_kind", "via"),
     OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
             "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
