@@ -30,7 +30,6 @@
 #include "memfd.h"
 #include "maps.bpf.h"
 #include "memfd_file.bpf.h"
-#include "syscall_regs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -72,11 +71,11 @@ struct {
  * or PROT_READ under personality(READ_IMPLIES_EXEC), to which mmap and
  * mprotect add PROT_EXEC themselves (mm/mmap.c do_mmap, mm/mprotect.c).
  */
-static __always_inline bool asks_exec(__u64 prot)
+static __always_inline bool asks_exec(struct task_struct *task, __u64 prot)
 {
 	if (prot & PROT_EXEC)
 		return true;
-	return (prot & PROT_READ) && (bpf_get_current_task_btf()->personality & READ_IMPLIES_EXEC);
+	return (prot & PROT_READ) && (task->personality & READ_IMPLIES_EXEC);
 }
 
 /*
@@ -181,17 +180,26 @@ static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end)
 		__sync_fetch_and_add(&totals->unrecorded, 1);
 }
 
+/*
+ * The caller's saved registers are read directly (PT_REGS_PARMn_SYSCALL: a
+ * load from the trusted pointer bpf_task_pt_regs() returns), not through
+ * bpf_probe_read_kernel as PT_REGS_PARMn_CORE_SYSCALL does: these programs
+ * run on every mmap and mprotect of every process, and a helper call is most
+ * of what they cost on the calls they ignore.
+ */
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
 	long addr = ctx->ret;
+	struct task_struct *task;
 	struct pt_regs *regs;
 
 	if (addr < 0 && addr >= -MAX_ERRNO)
 		return 0;
-	regs = syscall_regs();
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	/* mmap(addr, len, prot, flags, fd, off): one new VMA at the address returned (perhaps merged with a neighbour). */
-	if (!asks_exec(PT_REGS_PARM3_CORE_SYSCALL(regs)))
+	if (!asks_exec(task, PT_REGS_PARM3_SYSCALL(regs)))
 		return 0;
 	count_call(EXEC_MAPPING_SYSCALL_MMAP, addr, addr + 1);
 	return 0;
@@ -200,13 +208,14 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 /* mprotect(start, len, prot) and pkey_mprotect(start, len, prot, pkey) after success. */
 static __always_inline void mprotected(__u32 syscall)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 start, len;
 
-	if (!asks_exec(PT_REGS_PARM3_CORE_SYSCALL(regs)))
+	if (!asks_exec(task, PT_REGS_PARM3_SYSCALL(regs)))
 		return;
-	start = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	start = PT_REGS_PARM1_SYSCALL(regs);
+	len = PT_REGS_PARM2_SYSCALL(regs);
 	/* Success implies start is page aligned and [start, start + len rounded up to pages) is mapped. */
 	count_call(syscall, start, start + ((len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)));
 }

@@ -16,7 +16,6 @@
 #include "memfd.h"
 #include "maps.bpf.h"
 #include "memfd_file.bpf.h"
-#include "syscall_regs.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -83,6 +82,12 @@ static __always_inline void record(__u64 fd, __u64 size)
 	lost = saturating_add_to(&requested_bytes_by_comm, &comm, size);
 	if (lost)
 		saturating_add(unrecorded, lost);
+}
+
+/* The caller's saved user registers: the syscall's arguments, still there at exit. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 SEC("tracepoint/syscalls/sys_exit_ftruncate")
