@@ -424,6 +424,17 @@ class Bench:
                 sample["ns"][call] = result["ns_median"]
                 made[call] = result["made"]
             sample["foreign"] = sorted(set(foreign) | set(foreign_syscall_probes(ours)))
+            if config.pid:
+                # Each program's own run time per run, per kind of call, with BPF stats on.
+                sample["programs"] = {}
+                for call in MAPPING_CALLS:
+                    with BpfStats(self.args.bin):
+                        before = program_stats(config.pid)
+                        result = run([self.loadgen, "latency", call, str(m["stats_calls"]), "10", LAT_COMM])
+                        after = program_stats(config.pid)
+                    made[call] += result["made"]
+                    sample["programs"][call] = {after[i][0]: (after[i][2] - before[i][2]) / (after[i][1] - before[i][1])
+                                                for i in after if i in before and after[i][1] > before[i][1]}
             if isinstance(config, Exporter):
                 scraped = config.scrape()
                 counted = sum(v for (n, labels), v in scraped.items()
@@ -731,6 +742,11 @@ def summarize_mappings(samples, names):
             entry[name] = {"ns": median([by[(r, name)]["ns"][call] for r in used]), "added_ns": median(added),
                            "vs_floor": median([a / f for a, f in zip(added, floor) if f > 0]) if name != "none"
                            and any(f > 0 for f in floor) else float("nan")}
+            programs = {}
+            for r in used:
+                for program, ns in by[(r, name)].get("programs", {}).get(call, {}).items():
+                    programs.setdefault(program, []).append(ns)
+            entry[name]["program_ns_per_run"] = {p: median(v) for p, v in programs.items()}
         summary["calls"][call] = entry
     return summary
 
@@ -800,6 +816,10 @@ def markdown(results):
                      ["call", "attached", "ns per call", "added ns", "added / floor's"],
                      [[call, name, f"{e['ns']:.0f}", f"{e['added_ns']:.0f}", f"{e['vs_floor']:.2f}"]
                       for call, entries in mappings["calls"].items() for name, e in entries.items()])
+        out += table(None, ["call", "attached", "program", "ns per run (BPF stats)"],
+                     [[call, name, program, f"{ns:.0f}"] for call, entries in mappings["calls"].items()
+                      for name, e in entries.items() for program, ns in sorted(e["program_ns_per_run"].items())
+                      if program.endswith("_exit_" + ("mprotect" if call == "mprotect" else "mmap"))])
     if results.get("throughput"):
         out += table("Counting throughput (exporter attached)",
                      ["processes", "calls made", "calls/s", "counted for the comm", "observed delta",
