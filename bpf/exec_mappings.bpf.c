@@ -17,8 +17,10 @@
  * The VMAs are found with bpf_find_vma() (Linux >= 5.17), which needs the
  * address space's lock without waiting for it: when the lock is contended
  * (another thread is mapping or unmapping at that moment) or the mapping is
- * already gone, the call is counted as unchecked instead (struct
- * exec_mapping_totals), so it is never silently lost. An mprotect range may
+ * already gone, mmap falls back to the file behind its fd argument, and an
+ * mprotect is counted as unchecked instead (struct exec_mapping_totals), so
+ * it is never silently lost. (Trying again does not help: the lock's holder
+ * keeps it far longer than a retry takes, measured.) An mprotect range may
  * span several VMAs (its pages must all be mapped, or it fails); at most
  * MAX_VMAS are examined, a range with more VMAs before its first executable
  * memfd is unchecked too.
@@ -36,6 +38,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* include/uapi/asm-generic/mman-common.h */
 #define PROT_READ  0x1
 #define PROT_EXEC  0x4
+#define MAP_SHARED          0x01
+#define MAP_SHARED_VALIDATE 0x03
+#define MAP_TYPE            0x0f
+#define MAP_ANONYMOUS       0x20
+/* include/linux/fs.h */
+#define FMODE_WRITE 0x2
 /* include/uapi/linux/personality.h */
 #define READ_IMPLIES_EXEC 0x0400000
 /* include/linux/mm.h */
@@ -145,10 +153,35 @@ static long examine_vma(struct task_struct *task, struct vm_area_struct *vma, vo
 }
 
 /*
+ * mmap's answer when its VMA could not be examined: the file behind its fd
+ * argument, with the VMA flags the call gave it, or -1. A thread that replaces
+ * the fd during the call while the lock is contended escapes this; one that
+ * only does either does not.
+ */
+static __always_inline int mmap_fd_kind(struct task_struct *task, struct pt_regs *regs)
+{
+	__u64 flags = PT_REGS_PARM4_SYSCALL(regs);
+	struct file *file;
+	unsigned long vm_flags = 0;
+
+	if (flags & MAP_ANONYMOUS)
+		return -1;
+	file = fd_file(task, (__u32)PT_REGS_PARM5_SYSCALL(regs));
+	if (!is_memfd_file(file))
+		return -1;
+	if (((flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE) &&
+	    (BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		vm_flags = VM_SHARED | VM_MAYWRITE;
+	return exec_mapping_kind(file, vm_flags);
+}
+
+/*
  * Counts one call when a VMA in [start, end) of the caller's address space is
  * an executable mapping of a memfd, under the kind of the first such VMA.
+ * mmap_regs is mmap's saved registers (NULL for mprotect): when its VMA cannot
+ * be examined, the fd argument answers instead (mmap_fd_kind()).
  */
-static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end)
+static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end, struct pt_regs *mmap_regs)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct vma_walk walk = { .next = start, .kind = -1 };
@@ -167,6 +200,8 @@ static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end)
 			break;
 		}
 	}
+	if (unchecked && mmap_regs)
+		walk.kind = mmap_fd_kind(task, mmap_regs);
 	if (walk.kind < 0) {
 		if (unchecked || walk.next < end)
 			__sync_fetch_and_add(&totals->unchecked, 1);
@@ -201,7 +236,7 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	/* mmap(addr, len, prot, flags, fd, off): one new VMA at the address returned (perhaps merged with a neighbour). */
 	if (!asks_exec(task, PT_REGS_PARM3_SYSCALL(regs)))
 		return 0;
-	count_call(EXEC_MAPPING_SYSCALL_MMAP, addr, addr + 1);
+	count_call(EXEC_MAPPING_SYSCALL_MMAP, addr, addr + 1, regs);
 	return 0;
 }
 
@@ -217,7 +252,7 @@ static __always_inline void mprotected(__u32 syscall)
 	start = PT_REGS_PARM1_SYSCALL(regs);
 	len = PT_REGS_PARM2_SYSCALL(regs);
 	/* Success implies start is page aligned and [start, start + len rounded up to pages) is mapped. */
-	count_call(syscall, start, start + ((len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)));
+	count_call(syscall, start, start + ((len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)), NULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")

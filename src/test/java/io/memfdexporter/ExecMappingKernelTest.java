@@ -338,6 +338,45 @@ class ExecMappingKernelTest {
     }
 
     @Test
+    void aContendedAddressSpaceHidesNoCallSilently() throws Exception {
+        Python mapper = Python.named(uniqueComm("xmracemm"));
+        Python protector = Python.named(uniqueComm("xmracemp"));
+        int calls = 2000;
+        // Two other threads map and unmap without pause, so bpf_find_vma() often cannot take the address
+        // space's lock without waiting: mmap then answers from its fd argument, mprotect counts as unchecked.
+        String churn = PRELUDE + """
+                stop = threading.Event()
+                def churn():
+                    while not stop.is_set():
+                        libc.munmap(ctypes.c_void_p(mmap(-1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)), PAGE)
+                threads = [threading.Thread(target=churn) for _ in range(2)]
+                for thread in threads:
+                    thread.start()
+                fd = memfd()
+                for _ in range(%d):
+                    %s
+                stop.set()
+                for thread in threads:
+                    thread.join()
+                """;
+        mapper.run(churn.formatted(calls, "libc.munmap(ctypes.c_void_p(mmap(fd, PROT_READ | PROT_EXEC)), PAGE)"));
+        Exposition before = stableScrape();
+        protector.run(churn.formatted(calls, """
+                addr = mmap(fd, PROT_READ)
+                    mprotect(addr, PROT_READ | PROT_EXEC)
+                    libc.munmap(ctypes.c_void_p(addr), PAGE)"""));
+        Exposition after = stableScrape();
+
+        assertEquals(Map.of("mmap/plain", (double) calls), mappingsOf(after, mapper.comm()));
+        double counted = mappingsOf(after, protector.comm()).getOrDefault("mprotect/plain", 0.0);
+        double unchecked = after.value(UNCHECKED) - before.value(UNCHECKED);
+        System.out.println("contended mprotect: " + counted + " counted, " + unchecked + " unchecked of " + calls);
+        assertEquals(Map.of("mprotect/plain", counted), mappingsOf(after, protector.comm()), "nothing but those");
+        // unchecked is host-wide: another process's unchecked call could only add to it.
+        assertTrue(counted <= calls && counted + unchecked >= calls, counted + " counted + " + unchecked + " unchecked");
+    }
+
+    @Test
     void theCountedCommIsTheCallingThreads() throws Exception {
         Python python = Python.named(uniqueComm("xmleader"));
         String threadComm = uniqueComm("xmthread");
