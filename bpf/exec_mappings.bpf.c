@@ -11,8 +11,8 @@
  * caller's saved registers, and every call that failed or does not ask for
  * execution returns at once, so unrelated calls pay one tracepoint's floor.
  * What is examined is the kernel's result, the VMAs as they are once the call
- * has succeeded, never the fd argument: swapping the fd behind the call's
- * back changes nothing.
+ * has succeeded, not the fd argument: swapping the fd behind the call's back
+ * changes nothing (except in mmap's fallback below).
  *
  * The VMAs are found with bpf_find_vma() (Linux >= 5.17), which needs the
  * address space's lock without waiting for it: when the lock is contended
@@ -35,7 +35,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* include/uapi/asm-generic/mman-common.h */
+/* include/uapi/asm-generic/mman-common.h, include/uapi/linux/mman.h */
 #define PROT_READ  0x1
 #define PROT_EXEC  0x4
 #define MAP_SHARED          0x01
