@@ -18,11 +18,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.memfdexporter.http.ListenAddress;
 import io.memfdexporter.probe.MemfdProbe;
-import io.memfdexporter.testing.BpfIds;
-import io.memfdexporter.testing.ChildExporter;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
-import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
 
@@ -430,32 +427,6 @@ class ExecMappingKernelTest {
                     recorded + " recorded, " + unrecorded + " unrecorded");
             assertEquals(metrics.value(OBSERVED), metrics.sum(MAPPINGS) + unrecorded, "per-key sum + unrecorded == observed");
         }
-    }
-
-    @Test
-    void withPinningTheCountsGoOnWhileNoExporterRuns() throws Exception {
-        Python python = Python.named(uniqueComm("xmpin"));
-        String map = PRELUDE + "mmap(memfd(), PROT_READ | PROT_EXEC)\n";
-        String[] args = {"--web.listen-address=127.0.0.1:0", "--bpf.pin-path=/sys/fs/bpf/memfd_exporter_xmap_test",
-            "--no-collector.live"};
-        Set<Integer> programs;
-        // bpffs is mounted in a private mount namespace: its pins vanish with it.
-        try (MountNamespace namespace = MountNamespace.withoutBpffs()) {
-            try (ChildExporter first = ChildExporter.start(namespace.wrapper(), args)) {
-                python.run(map);
-                assertEquals(Map.of("mmap/plain", 1.0), mappingsOf(Http.scrape(first.port()), python.comm()));
-                programs = BpfIds.programIds(first.pid());
-                first.kill();
-            }
-            python.run(map); // no exporter runs: the pinned programs count
-
-            try (ChildExporter second = ChildExporter.start(namespace.wrapper(), args)) {
-                Exposition metrics = Http.scrape(second.port());
-                assertEquals(Map.of("mmap/plain", 2.0), mappingsOf(metrics, python.comm()));
-                assertEquals(programs, BpfIds.programIds(second.pid()), "reattached, nothing loaded again");
-            }
-        }
-        assertTrue(BpfIds.awaitGone(programs), "the pinned programs are gone with their bpffs");
     }
 
     /** memfd_exec_mappings_total of one comm, by "syscall/kind". */
