@@ -11,6 +11,10 @@ Phases (all by default):
               (/ --baseline-jar) attached: interleaved rounds, the order rotated
               every round, medians of per-round differences and ratios; then
               per-program run time with BPF stats on
+  mappings    mmap+munmap of an anonymous page, mprotect of one page, and mmap+munmap
+              of an executable anonymous / memfd page, with nothing / empty programs on
+              sys_exit_mmap and sys_exit_mprotect (the floor) / the exporter attached,
+              interleaved as for probe; the exporter must count every memfd mapping
   throughput  the exporter counts every call exactly at the highest rate the
               machine makes them (1..N processes)
   scrape      /metrics latency under wrk with 10k+ comms in the map
@@ -47,6 +51,7 @@ MODES = {
                   footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
                   abuse=dict(rounds=1, clients=[1, 40], seconds=3, settle_seconds=0, warmup_seconds=0),
                   jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
+                  mapping_calls=50_000,
                   foreign_wait=0),
     # full: the numbers of BENCHMARKS.md.
     "full": dict(rounds=12, memfd_calls=300_000, getpid_calls=2_000_000, chunks=100, stats_calls=100_000,
@@ -55,9 +60,10 @@ MODES = {
                  footprint_rounds=3, footprint_variants="all", footprint_load_seconds=5,
                  abuse=dict(rounds=3, clients=[1, 2, 40, 200], seconds=10, settle_seconds=3, warmup_seconds=2),
                  jmh=dict(keys="100,1000,10000,100000", benchmarks="read|scrape", warmups=2, iterations=3, rounds=3),
+                 mapping_calls=300_000,
                  foreign_wait=10),
 }
-PHASES = ["probe", "throughput", "scrape", "footprint", "abuse", "jmh"]
+PHASES = ["probe", "mappings", "throughput", "scrape", "footprint", "abuse", "jmh"]
 BPFTRACE_PROGRAM = "tracepoint:syscalls:sys_enter_memfd_create { @[comm, args->flags] = count(); }"
 LAT_COMM = "mfdlat"      # the load generator's comm in the latency loops
 TPUT_COMM = "mfdtput"    # ... in the throughput runs
@@ -65,6 +71,8 @@ FILL_PREFIX = "bc"       # ... renaming itself to fill the per-comm map
 ABUSE_COMM = "mfdabuse"  # ... before the fill in the abuse phase: its count must survive the load
 ABUSE_MARKED_CALLS = 1000
 DEFAULT_MAX_COMMS = 10240  # the exporter's default --bpf.max-comms: the map the abuse phase fills
+# loadgen latency calls of the mappings phase: unrelated (mmap, mprotect), then PROT_EXEC ones.
+MAPPING_CALLS = ["mmap", "mprotect", "mmapexec", "memfdexec"]
 STATUS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "status.lua")
 
 children = []  # every process we start, reaped at exit
@@ -389,6 +397,58 @@ class Bench:
             if config.pid:
                 self.check(not attached_tracepoints(config.pid), f"{config.name} left programs attached")
 
+    # The exec-mappings probe's cost: unrelated mmap/mprotect calls, and those asking for PROT_EXEC.
+    def mappings(self):
+        m = self.mode
+        configs = [Nothing(), Helper("empty", self.args.bin, ["empty_exit_mmap", "empty_exit_mprotect"]),
+                   self.exporter()]
+        samples = []
+        for r in range(m["rounds"]):
+            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            log(f"mappings round {r + 1}/{m['rounds']}: {', '.join(c.name for c in order)}")
+            for config in order:
+                samples.append(self.mappings_sample(r, config))
+        self.results["mappings_samples"] = samples
+        self.results["mappings"] = summarize_mappings(samples, [c.name for c in configs])
+
+    def mappings_sample(self, round_, config):
+        m = self.mode
+        foreign = self.wait_for_quiet()
+        config.start()
+        try:
+            ours = {config.pid} if config.pid else set()
+            sample = {"round": round_, "config": config.name, "ns": {}}
+            made = {}
+            for call in MAPPING_CALLS:
+                result = run([self.loadgen, "latency", call, str(m["mapping_calls"]), str(m["chunks"]), LAT_COMM])
+                sample["ns"][call] = result["ns_median"]
+                made[call] = result["made"]
+            sample["foreign"] = sorted(set(foreign) | set(foreign_syscall_probes(ours)))
+            if config.pid:
+                # Each program's own run time per run, per kind of call, with BPF stats on.
+                sample["programs"] = {}
+                for call in MAPPING_CALLS:
+                    with BpfStats(self.args.bin):
+                        before = program_stats(config.pid)
+                        result = run([self.loadgen, "latency", call, str(m["stats_calls"]), "10", LAT_COMM])
+                        after = program_stats(config.pid)
+                    made[call] += result["made"]
+                    sample["programs"][call] = {after[i][0]: (after[i][2] - before[i][2]) / (after[i][1] - before[i][1])
+                                                for i in after if i in before and after[i][1] > before[i][1]}
+            if isinstance(config, Exporter):
+                scraped = config.scrape()
+                counted = sum(v for (n, labels), v in scraped.items()
+                              if n == "memfd_exec_mappings_total" and ("comm", LAT_COMM) in labels)
+                expected = value(scraped, "memfd_exec_mappings_total", comm=LAT_COMM, syscall="mmap", kind="plain")
+                self.check(counted == expected == made["memfdexec"],
+                           f"{config.name}: counted {counted} executable memfd mappings of {LAT_COMM} ({expected} mmap/plain),"
+                           f" made {made['memfdexec']}")
+            return sample
+        finally:
+            config.stop()
+            if config.pid:
+                self.check(not attached_tracepoints(config.pid), f"{config.name} left programs attached")
+
     # 5.
     def throughput(self):
         exporter = self.exporter()
@@ -663,6 +723,34 @@ def summarize_probe(samples, names):
     return summary
 
 
+def summarize_mappings(samples, names):
+    """
+    Per call and config: the median ns, and medians over rounds of the ns added to the round's 'none'
+    sample and of that added cost over the empty programs' (the floor), rounds chosen as in summarize_probe.
+    """
+    rounds = sorted({s["round"] for s in samples})
+    foreign = {r: {tuple(s["foreign"]) for s in samples if s["round"] == r} for r in rounds}
+    stable = [r for r in rounds if len(foreign[r]) == 1]
+    used = stable if len(stable) >= max(1, len(rounds) // 2) else rounds
+    by = {(s["round"], s["config"]): s for s in samples}
+    summary = {"rounds": len(rounds), "rounds_used": len(used), "calls": {}}
+    for call in MAPPING_CALLS:
+        entry = {}
+        for name in names:
+            added = [by[(r, name)]["ns"][call] - by[(r, "none")]["ns"][call] for r in used]
+            floor = [by[(r, "empty")]["ns"][call] - by[(r, "none")]["ns"][call] for r in used]
+            entry[name] = {"ns": median([by[(r, name)]["ns"][call] for r in used]), "added_ns": median(added),
+                           "vs_floor": median([a / f for a, f in zip(added, floor) if f > 0]) if name != "none"
+                           and any(f > 0 for f in floor) else float("nan")}
+            programs = {}
+            for r in used:
+                for program, ns in by[(r, name)].get("programs", {}).get(call, {}).items():
+                    programs.setdefault(program, []).append(ns)
+            entry[name]["program_ns_per_run"] = {p: median(v) for p, v in programs.items()}
+        summary["calls"][call] = entry
+    return summary
+
+
 def summarize_abuse(samples, names, clients):
     """Per (clients, config): counts summed over the rounds, everything else the median of rounds."""
     rows = []
@@ -720,6 +808,18 @@ def markdown(results):
         out += table(None, ["attached", "program", "ns per run", "runs per memfd call"],
                      [[name, program, f"{p['ns_per_run']:.0f}", f"{p['runs_per_call']:.2f}"]
                       for name, e in probe["configs"].items() for program, p in sorted(e["programs"].items())])
+    mappings = results.get("mappings")
+    if mappings:
+        out += table(f"Executable-mapping probe cost ({mappings['rounds_used']} of {mappings['rounds']} rounds used; "
+                     f"mmap: mmap+munmap of one anonymous read-write page; mprotect: one page toggled read-only / "
+                     f"read-write; mmapexec, memfdexec: mmap+munmap of one PROT_READ|PROT_EXEC anonymous / memfd page)",
+                     ["call", "attached", "ns per call", "added ns", "added / floor's"],
+                     [[call, name, f"{e['ns']:.0f}", f"{e['added_ns']:.0f}", f"{e['vs_floor']:.2f}"]
+                      for call, entries in mappings["calls"].items() for name, e in entries.items()])
+        out += table(None, ["call", "attached", "program", "ns per run (BPF stats)"],
+                     [[call, name, program, f"{ns:.0f}"] for call, entries in mappings["calls"].items()
+                      for name, e in entries.items() for program, ns in sorted(e["program_ns_per_run"].items())
+                      if program.endswith("_exit_" + ("mprotect" if call == "mprotect" else "mmap"))])
     if results.get("throughput"):
         out += table("Counting throughput (exporter attached)",
                      ["processes", "calls made", "calls/s", "counted for the comm", "observed delta",

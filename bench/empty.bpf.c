@@ -20,3 +20,15 @@ int empty_exit(void *ctx)
 {
 	return 0;
 }
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int empty_exit_mmap(void *ctx)
+{
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int empty_exit_mprotect(void *ctx)
+{
+	return 0;
+}

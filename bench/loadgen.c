@@ -3,9 +3,14 @@
  * COMM first (prctl), so the exporter's per-comm count of this run can be
  * checked exactly, and prints one line of key=value pairs.
  *
- *   loadgen latency memfd|getpid CALLS CHUNKS COMM
+ *   loadgen latency memfd|getpid|mmap|mprotect|mmapexec|memfdexec CALLS CHUNKS COMM
  *       One thread makes CALLS calls in CHUNKS equal chunks (memfd: memfd_create
- *       + close), after a tenth of a chunk to warm up, and reports the median,
+ *       + close; mmap: mmap + munmap of one anonymous read-write page;
+ *       mprotect: one page toggled between PROT_READ and PROT_READ|PROT_WRITE;
+ *       mmapexec: mmap + munmap of one anonymous PROT_READ|PROT_EXEC page;
+ *       memfdexec: the same of one page of a memfd, each one an executable
+ *       memfd mapping the exporter counts), after a tenth of a chunk to warm
+ *       up, and reports the median,
  *       min and max over chunks of the thread's CPU time per call: CPU time
  *       leaves out the time other work on a shared machine preempts us for,
  *       the median chunk the caches it spoils. made= counts every call.
@@ -68,6 +73,44 @@ static void getpid_call(void)
 	syscall(SYS_getpid);
 }
 
+static void *page; /* mprotect's page */
+static int code_memfd = -1; /* memfdexec's memfd */
+
+static void map_and_unmap(int prot, int flags, int fd)
+{
+	void *p = mmap(NULL, 4096, prot, flags, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	if (munmap(p, 4096) != 0)
+		die("munmap");
+}
+
+static void mmap_call(void)
+{
+	map_and_unmap(PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+}
+
+static void mmapexec_call(void)
+{
+	map_and_unmap(PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+}
+
+static void memfdexec_call(void)
+{
+	map_and_unmap(PROT_READ | PROT_EXEC, MAP_PRIVATE, code_memfd);
+}
+
+/* One call per toggle: alternately PROT_READ and PROT_READ|PROT_WRITE. */
+static void mprotect_call(void)
+{
+	static int writable;
+
+	writable = !writable;
+	if (mprotect(page, 4096, writable ? PROT_READ | PROT_WRITE : PROT_READ) != 0)
+		die("mprotect");
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -77,12 +120,27 @@ static int compare_doubles(const void *a, const void *b)
 
 static int latency(const char *what, long calls, int chunks, const char *comm)
 {
-	void (*call)(void) = strcmp(what, "memfd") == 0 ? memfd_call : getpid_call;
+	static const struct {
+		const char *name;
+		void (*call)(void);
+	} calls_by_name[] = {
+		{"memfd", memfd_call}, {"getpid", getpid_call}, {"mmap", mmap_call}, {"mprotect", mprotect_call},
+		{"mmapexec", mmapexec_call}, {"memfdexec", memfdexec_call},
+	};
+	void (*call)(void) = NULL;
 	long per_chunk = calls / chunks;
 	double *ns = calloc(chunks, sizeof(*ns));
 
-	if (!ns || per_chunk < 1)
+	for (size_t i = 0; i < sizeof(calls_by_name) / sizeof(calls_by_name[0]); i++) {
+		if (strcmp(what, calls_by_name[i].name) == 0)
+			call = calls_by_name[i].call;
+	}
+	if (!ns || per_chunk < 1 || !call)
 		die("latency: bad arguments");
+	page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	code_memfd = syscall(SYS_memfd_create, "bench", MFD_CLOEXEC);
+	if (page == MAP_FAILED || code_memfd < 0 || ftruncate(code_memfd, 4096) != 0)
+		die("latency: setup");
 	set_comm(comm);
 	for (long i = 0; i < per_chunk / 10 + 1; i++) /* warm the caches and the fd table */
 		call();
@@ -163,14 +221,13 @@ static int comms(long n, const char *prefix)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 6 && strcmp(argv[1], "latency") == 0 &&
-	    (strcmp(argv[2], "memfd") == 0 || strcmp(argv[2], "getpid") == 0))
+	if (argc == 6 && strcmp(argv[1], "latency") == 0)
 		return latency(argv[2], atol(argv[3]), atoi(argv[4]), argv[5]);
 	if (argc == 5 && strcmp(argv[1], "throughput") == 0)
 		return throughput(atoi(argv[2]), atol(argv[3]), argv[4]);
 	if (argc == 4 && strcmp(argv[1], "comms") == 0)
 		return comms(atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: loadgen latency memfd|getpid CALLS CHUNKS COMM\n"
+	fprintf(stderr, "usage: loadgen latency memfd|getpid|mmap|mprotect|mmapexec|memfdexec CALLS CHUNKS COMM\n"
 			"       loadgen throughput PROCESSES CALLS COMM\n"
 			"       loadgen comms N PREFIX\n");
 	return 2;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Counts executions whose executable is a memfd ("fileless" execution), per
- * comm of the thread that called execve/execveat and per memfd name kind.
+ * Counts executions of memfds ("fileless" execution), per comm of the thread
+ * that called execve/execveat, memfd name kind, and whether the memfd was the
+ * executable or a script handed to an interpreter (interpreted_memfd()).
  *
  * The loader attaches one of two sets of programs (ExecProbe.CommSource):
  *
@@ -192,10 +193,125 @@ static __always_inline int memfd_name_kind(struct file *file, bool caller_is_run
 
 	if (!is_memfd_file(file))
 		return -1;
-	if (caller_is_runc && bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name) > 0 &&
+	if (caller_is_runc && bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name)) > 0 &&
 	    has_prefix(name, RUNC_PREFIX, sizeof(RUNC_PREFIX) - 1))
 		return MEMFD_NAME_KIND_RUNC;
 	return MEMFD_NAME_KIND_OTHER;
+}
+
+/* The paths through which a process reaches its own fd N. */
+#define DEV_FD          "/dev/fd/"
+#define PROC_SELF_FD    "/proc/self/fd/"
+#define PROC_THREAD_FD  "/proc/thread-self/fd/"
+#define FD_DIGITS_MAX   10
+#define FD_PATH_MAX     (sizeof(PROC_THREAD_FD) + FD_DIGITS_MAX)
+
+/* The number that ends a path at digits (up to its NUL), or -1. */
+static __always_inline long fd_number(const char *digits)
+{
+	long fd = 0;
+
+	for (int i = 0; i < FD_DIGITS_MAX; i++) {
+		char c = digits[i];
+
+		if (c == 0)
+			return i > 0 ? fd : -1;
+		if (c < '0' || c > '9')
+			return -1;
+		fd = fd * 10 + (c - '0');
+	}
+	return -1;
+}
+
+/* N when path is DEV_FD "N", PROC_SELF_FD "N" or PROC_THREAD_FD "N", else -1. */
+static __always_inline long fd_of_path(const char *kernel_path)
+{
+	char path[FD_PATH_MAX] = {};
+
+	if (bpf_probe_read_kernel_str(path, sizeof(path), kernel_path) <= 0)
+		return -1;
+	if (has_prefix(path, DEV_FD, sizeof(DEV_FD) - 1))
+		return fd_number(path + sizeof(DEV_FD) - 1);
+	if (has_prefix(path, PROC_SELF_FD, sizeof(PROC_SELF_FD) - 1))
+		return fd_number(path + sizeof(PROC_SELF_FD) - 1);
+	if (has_prefix(path, PROC_THREAD_FD, sizeof(PROC_THREAD_FD) - 1))
+		return fd_number(path + sizeof(PROC_THREAD_FD) - 1);
+	return -1;
+}
+
+/* Whether fd is marked close-on-exec in task's fd table. */
+static __always_inline bool is_close_on_exec(struct task_struct *task, __u64 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned long *bits = BPF_CORE_READ(fdt, close_on_exec);
+	unsigned long word = 0;
+
+	bpf_probe_read_kernel(&word, sizeof(word), &bits[fd / 64]);
+	return word & (1UL << (fd % 64));
+}
+
+/*
+ * The memfd a binfmt handler gave to an interpreter in this exec, or NULL.
+ * By then bprm->file is the interpreter and the script's own file has been
+ * released (fs/binfmt_script.c load_script), so the evidence is:
+ *
+ * - bprm->interp no longer is bprm->filename: a handler replaced it
+ *   (bprm_change_interp()) and passes bprm->filename to the interpreter, which
+ *   opens it after exec;
+ * - bprm->filename names one of the caller's own fds: "/dev/fd/N", which the
+ *   kernel writes itself for execveat(N, "", AT_EMPTY_PATH) and fexecve(3)
+ *   (fs/exec.c alloc_bprm), or "/proc/self/fd/N", "/proc/thread-self/fd/N",
+ *   "/dev/fd/N" as given to execve;
+ * - fd N of the task is a memfd and is not close-on-exec: it is the file the
+ *   interpreter will open. (A close-on-exec one is gone when it tries; the
+ *   kernel refuses such an execveat with ENOENT itself.) At sched_process_exec
+ *   the fd table is the new program's, at sched_prepare_exec still the
+ *   caller's, before exec unshares it and closes the close-on-exec fds.
+ *
+ * binfmt_misc's "O" (open-binary) handlers instead pass the file itself to
+ * the interpreter as an fd: bprm->executable.
+ */
+static __always_inline struct file *interpreted_memfd(struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *executable = BPF_CORE_READ(bprm, executable);
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	struct file *file;
+	long fd;
+
+	if (is_memfd_file(executable))
+		return executable;
+	if (BPF_CORE_READ(bprm, interp) == filename)
+		return NULL;
+	fd = fd_of_path(filename);
+	if (fd < 0)
+		return NULL;
+	file = fd_file(task, fd); /* NULL unless fd < max_fds, which bounds is_close_on_exec()'s read too */
+	if (!is_memfd_file(file) || is_close_on_exec(task, fd))
+		return NULL;
+	return file;
+}
+
+/*
+ * Fills key->name_kind and key->via when this exec runs a memfd, as the
+ * executable or through an interpreter; returns false otherwise.
+ */
+static __always_inline bool exec_of_memfd(struct linux_binprm *bprm, bool caller_is_runc, struct exec_key *key)
+{
+	struct file *script;
+	int kind = memfd_name_kind(BPF_CORE_READ(bprm, file), caller_is_runc);
+
+	if (kind >= 0) {
+		key->name_kind = kind;
+		key->via = EXEC_VIA_BINARY;
+		return true;
+	}
+	script = interpreted_memfd(bprm);
+	if (!script)
+		return false;
+	key->name_kind = memfd_name_kind(script, caller_is_runc);
+	key->via = EXEC_VIA_INTERPRETER;
+	return true;
 }
 
 static __always_inline void count_exec(struct exec_key *key)
@@ -215,13 +331,10 @@ SEC("tp_btf/sched_prepare_exec")
 int BPF_PROG(sched_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
 {
 	struct exec_key key = {};
-	int kind;
 
 	/* The exec is committed but nothing is replaced yet: current still has the caller's creds and mm. */
-	kind = memfd_name_kind(bprm->file, caller_is_runc(bpf_get_current_task_btf()));
-	if (kind < 0)
+	if (!exec_of_memfd(bprm, caller_is_runc(bpf_get_current_task_btf()), &key))
 		return 0;
-	key.name_kind = kind;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	key.comm_known = 1;
 	count_exec(&key);
@@ -234,13 +347,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	struct exec_key key = {};
 	struct exec_caller *caller;
 	__u32 tid = old_pid;
-	int kind;
 
 	/* No stash entry (a 32-bit compat exec): nothing vouches for the caller. */
 	caller = bpf_map_lookup_elem(&exec_comm_stash, &tid);
-	kind = memfd_name_kind(bprm->file, caller && caller->is_runc);
-	if (kind >= 0) {
-		key.name_kind = kind;
+	if (exec_of_memfd(bprm, caller && caller->is_runc, &key)) {
 		if (caller) {
 			__builtin_memcpy(key.comm, caller->comm.comm, sizeof(key.comm));
 			key.comm_known = 1;

@@ -106,11 +106,21 @@ struct log2_histogram {
 #define MEMFD_NAME_KIND_OTHER 0
 #define MEMFD_NAME_KIND_RUNC  1
 
-/* execs_by_comm key: the exec caller's comm before exec renamed it, and the memfd name kind. */
+/*
+ * How the memfd was executed: BINARY, it is the executable the kernel loads;
+ * INTERPRETER, a binfmt handler (binfmt_script's "#!", binfmt_misc) handed it
+ * to an interpreter, which the kernel loads instead and which reads the memfd
+ * through the fd path it was executed by (exec.bpf.c interpreted_memfd()).
+ */
+#define EXEC_VIA_BINARY      0
+#define EXEC_VIA_INTERPRETER 1
+
+/* execs_by_comm key: the exec caller's comm before exec renamed it, the memfd name kind and how it was executed. */
 struct exec_key {
 	char comm[COMM_LEN];  /* all zero when comm_known is 0 */
 	__u32 name_kind;      /* MEMFD_NAME_KIND_* */
 	__u32 comm_known;     /* 0: no execve/execveat entry was seen (a 32-bit compat exec before Linux 6.10) */
+	__u32 via;            /* EXEC_VIA_* */
 };
 
 /*
@@ -149,6 +159,43 @@ struct live_record {
 	__u32 vma_flags;       /* LIVE_VMA: LIVE_VMA_* */
 	__u32 processes;       /* LIVE_END: processes the iteration visited */
 	char comm[COMM_LEN];   /* the process's main thread's comm, as /proc/PID/comm */
+};
+
+/*
+ * exec_mappings.bpf.c: mmap/mprotect/pkey_mprotect calls that left a memfd
+ * mapped executable. The syscall that did it, and a kind from kernel
+ * evidence about the memfd at that moment (never its name), checked in this
+ * order, so each call has exactly one kind:
+ *   DOUBLE_MAPPED: the memfd also has another shared mapping that is or may
+ *                  be made writable (address_space i_mmap_writable): the code
+ *                  can change while it runs;
+ *   SEALED:        F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: contents frozen;
+ *   PLAIN:         neither.
+ */
+#define EXEC_MAPPING_SYSCALL_MMAP          0
+#define EXEC_MAPPING_SYSCALL_MPROTECT      1
+#define EXEC_MAPPING_SYSCALL_PKEY_MPROTECT 2
+#define EXEC_MAPPING_KIND_PLAIN            0
+#define EXEC_MAPPING_KIND_SEALED           1
+#define EXEC_MAPPING_KIND_DOUBLE_MAPPED    2
+
+/* exec_mappings_by_comm key: the calling thread's comm, the syscall and the kind. */
+struct exec_mapping_key {
+	char comm[COMM_LEN];
+	__u32 syscall; /* EXEC_MAPPING_SYSCALL_* */
+	__u32 kind;    /* EXEC_MAPPING_KIND_* */
+};
+
+/*
+ * The single entry of exec_mappings.bpf.c's per-CPU totals map:
+ *   sum(exec_mappings_by_comm) + unrecorded == observed
+ * unchecked counts successful calls asking for PROT_EXEC whose mappings could
+ * not be examined (see exec_mappings.bpf.c): not in observed, memfd or not.
+ */
+struct exec_mapping_totals {
+	__u64 observed;
+	__u64 unrecorded;
+	__u64 unchecked;
 };
 
 #endif /* MEMFD_EXPORTER_H */

@@ -3,7 +3,7 @@
 # per memfd_create and on unrelated syscalls, scrape cost, footprint, counting
 # throughput, concurrent scrapers on a full map. Method and numbers: BENCHMARKS.md.
 #
-#   scripts/bench.sh [--quick|--full] [--phases probe,throughput,scrape,footprint,abuse,jmh]
+#   scripts/bench.sh [--quick|--full] [--phases probe,mappings,throughput,scrape,footprint,abuse,jmh]
 #                    [--baseline-jar OTHER.jar]
 #
 # --quick (default) takes about a minute after the build and checks only that

@@ -41,7 +41,7 @@ readonly repo
 # CardinalityKernelTest (it bounds a scrape of a full map to 2 s: 5.7 s in
 # emulation; MapFullKernelTest fills the maps too), and ProbeCloseKernelTest
 # (a race in user space, the same on every kernel).
-readonly TESTS='ExporterKernelTest,ExecSyscallStashKernelTest,ExecPrepareExecKernelTest,SizesKernelTest,'\
+readonly TESTS='ExporterKernelTest,ExecSyscallStashKernelTest,ExecPrepareExecKernelTest,ExecMappingKernelTest,SizesKernelTest,'\
 'CgroupKernelTest,MapFullKernelTest,CounterHonestyKernelTest,RateHistogramKernelTest,BpfProgramStatsKernelTest,'\
 'KernelRequirementsKernelTest,io.memfdexporter.live.*Test'
 readonly CALLS=1000

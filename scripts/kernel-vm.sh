@@ -127,6 +127,8 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# As udev makes it: the kernel names a script executed by fd /dev/fd/N, and its interpreter opens that.
+ln -sfn /proc/self/fd /dev/fd
 # No tmpfs on /tmp: a checkout there (a CI clone) must stay visible; writes go to the overlay's tmpfs.
 mount -t tmpfs tmpfs /run
 mount -t tracefs tracefs /sys/kernel/tracing

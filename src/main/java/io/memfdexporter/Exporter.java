@@ -22,12 +22,14 @@ import io.memfdexporter.metrics.BpfProgramCollector;
 import io.memfdexporter.metrics.BuildInfo;
 import io.memfdexporter.metrics.CollectorSet;
 import io.memfdexporter.metrics.ExecCollector;
+import io.memfdexporter.metrics.ExecMappingCollector;
 import io.memfdexporter.metrics.LiveMemfdCollector;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.metrics.SecretCollector;
 import io.memfdexporter.metrics.SizesCollector;
 import io.memfdexporter.privileges.PrivilegeDrop;
 import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.probe.ExecMappingProbe;
 import io.memfdexporter.probe.ExecProbe;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.probe.Probe;
@@ -153,6 +155,8 @@ public final class Exporter implements AutoCloseable {
             ExecProbe exec = ExecProbe.attach(config.maxComms(), config.pins(),
                     config.execCommSource().orElseGet(ExecProbe.CommSource::forThisKernel));
             probes.add(exec);
+            Optional<ExecMappingProbe> execMappings = ExecMappingProbe.attachIfSupported(config.maxComms(), config.pins());
+            execMappings.ifPresent(probes::add);
             List<Probe> attached = List.copyOf(probes);
 
             int maxCommSeries = config.maxCommSeries();
@@ -162,6 +166,8 @@ public final class Exporter implements AutoCloseable {
             secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
                     new SecretCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, maxCommSeries)));
+            execMappings.ifPresent(probe -> collectors.add(new CollectorSet.Named("exec_mappings",
+                    new ExecMappingCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (live != null) {
                 collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, CgroupPaths.ofThisHost(),

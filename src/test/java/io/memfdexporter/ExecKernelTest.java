@@ -59,6 +59,21 @@ abstract class ExecKernelTest {
                 os.write(fd, TRUE)
                 return fd
 
+            def script_memfd(flags=0):
+                # Not close-on-exec by default: the interpreter opens the script through its fd after exec.
+                fd = os.memfd_create('script', flags)
+                os.write(fd, b'#!/bin/sh\\nexit 0\\n')
+                return fd
+
+            def exit_code_of_child(run):
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        run()
+                    finally:
+                        os._exit(100)
+                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
             """;
 
     private Exporter exporter;
@@ -87,7 +102,7 @@ abstract class ExecKernelTest {
         Python python = Python.named(uniqueComm("mxproc"));
         python.run(PRELUDE + "fd = memfd('payload')\nos.execv(f'/proc/self/fd/{fd}', ['payload'])\n");
 
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -96,7 +111,57 @@ abstract class ExecKernelTest {
         // os.execve(fd, ...) is fexecve(3): execveat(fd, "", ..., AT_EMPTY_PATH).
         python.run(PRELUDE + "fd = memfd('payload')\nos.execve(fd, ['payload'], {})\n");
 
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void aScriptInAMemfdExecutedByFdCountsOnceViaTheInterpreter() throws Exception {
+        Python viaExecveat = Python.named(uniqueComm("mxscrfx"));
+        // os.execve(fd, ...) is execveat(fd, "", ..., AT_EMPTY_PATH): the kernel names the script /dev/fd/N.
+        viaExecveat.run(PRELUDE + "os.execve(script_memfd(), ['script'], {})\n");
+        Python viaProcSelfFd = Python.named(uniqueComm("mxscrfd"));
+        viaProcSelfFd.run(PRELUDE + "fd = script_memfd()\nos.execv(f'/proc/self/fd/{fd}', ['script'])\n");
+        Python viaDevFd = Python.named(uniqueComm("mxscrdev"));
+        viaDevFd.run(PRELUDE + "fd = script_memfd()\nos.execv(f'/dev/fd/{fd}', ['script'])\n");
+
+        Exposition metrics = Http.scrape(exporter.port());
+        assertEquals(Map.of("other/interpreter", 1.0), execsOf(metrics, viaExecveat.comm()));
+        assertEquals(Map.of("other/interpreter", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("other/interpreter", 1.0), execsOf(metrics, viaDevFd.comm()));
+    }
+
+    @Test
+    void aCloseOnExecScriptMemfdNeverReachesItsInterpreterAndIsNotCounted() throws Exception {
+        Python python = Python.named(uniqueComm("mxscrcx"));
+        // execveat of a close-on-exec script fd: the kernel refuses it with ENOENT (binfmt_script). By path, the
+        // kernel starts /bin/sh, which finds the fd closed and fails (exit 2): the memfd's code never ran.
+        Python.Result result = python.run(PRELUDE + """
+                fd = script_memfd(os.MFD_CLOEXEC)
+                try:
+                    os.execve(fd, ['script'], {})
+                except OSError as e:
+                    print(e.errno)
+                print(exit_code_of_child(lambda: os.execv(f'/proc/self/fd/{fd}', ['script'])))
+                """);
+
+        assertEquals(List.of("2", "2"), result.stdout().lines().toList(), "ENOENT, then sh's exit code 2");
+        assertEquals(Map.of(), execsOf(Http.scrape(exporter.port()), python.comm()));
+    }
+
+    @Test
+    void aScriptOnDiskIsNotCountedByPathOrByFd(@TempDir Path dir) throws Exception {
+        Path script = Files.writeString(dir.resolve("script"), "#!/bin/sh\nexit 0\n");
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Python python = Python.named(uniqueComm("mxscrdsk"));
+        python.run(PRELUDE + """
+                assert exit_code_of_child(lambda: os.execv('%1$s', ['script'])) == 0
+                fd = os.open('%1$s', os.O_RDONLY)
+                os.set_inheritable(fd, True)  # python opens close-on-exec
+                assert exit_code_of_child(lambda: os.execve(fd, ['script'], {})) == 0
+                os.execv(f'/proc/self/fd/{fd}', ['script'])
+                """.formatted(script));
+
+        assertEquals(Map.of(), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -133,8 +198,8 @@ abstract class ExecKernelTest {
         viaFexecve.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
 
         Exposition metrics = Http.scrape(exporter.port());
-        assertEquals(Map.of("other", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
-        assertEquals(Map.of("other", 1.0), execsOf(metrics, viaFexecve.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(metrics, viaFexecve.comm()));
     }
 
     @Test
@@ -150,9 +215,9 @@ abstract class ExecKernelTest {
         otherName.run(PRELUDE + "os.execve(memfd('payload'), ['payload'], {})\n");
 
         Exposition metrics = Http.scrape(exporter.port());
-        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
-        assertEquals(Map.of("runc", 1.0), execsOf(metrics, viaFexecve.comm()));
-        assertEquals(Map.of("other", 1.0), execsOf(metrics, otherName.comm()));
+        assertEquals(Map.of("runc/binary", 1.0), execsOf(metrics, viaProcSelfFd.comm()));
+        assertEquals(Map.of("runc/binary", 1.0), execsOf(metrics, viaFexecve.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(metrics, otherName.comm()));
     }
 
     @ParameterizedTest(name = "{0} owned by uid {1}, mode {2}")
@@ -169,7 +234,7 @@ abstract class ExecKernelTest {
         Python python = Python.named(uniqueComm("mxnotrn")).executing(copy);
         python.run(PRELUDE + "os.execve(memfd('%s'), ['runc'], {})\n".formatted(RUNC_CLONE));
 
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -185,7 +250,7 @@ abstract class ExecKernelTest {
                 os.execve(fd, ['runc'], {})
                 """.formatted(RUNC_CLONE));
 
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -205,7 +270,7 @@ abstract class ExecKernelTest {
                 sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
                 """.formatted(RUNC_CLONE));
 
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -263,7 +328,7 @@ abstract class ExecKernelTest {
                 """.formatted(threadComm));
 
         Exposition metrics = Http.scrape(exporter.port());
-        assertEquals(Map.of("other", 1.0), execsOf(metrics, threadComm));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(metrics, threadComm));
         assertEquals(Map.of(), execsOf(metrics, python.comm()));
     }
 
@@ -282,7 +347,7 @@ abstract class ExecKernelTest {
                 """);
 
         assertEquals("8", result.stdout().strip(), "ENOEXEC");
-        assertEquals(Map.of("other", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
+        assertEquals(Map.of("other/binary", 1.0), execsOf(Http.scrape(exporter.port()), python.comm()));
     }
 
     @Test
@@ -320,9 +385,9 @@ abstract class ExecKernelTest {
         Exposition after = Http.scrape(exporter.port());
         if (commSource() == CommSource.PREPARE_EXEC) {
             // The forked child still has python's comm when it execs.
-            assertEquals(Map.of("other", 1.0), execsOf(after, python.comm()));
+            assertEquals(Map.of("other/binary", 1.0), execsOf(after, python.comm()));
         } else {
-            assertEquals(1, delta(before, after, EXECS, "comm", "(unknown)", "memfd_name_kind", "other"));
+            assertEquals(1, delta(before, after, EXECS, "comm", "(unknown)", "memfd_name_kind", "other", "via", "binary"));
             assertEquals(Map.of(), execsOf(after, python.comm()));
         }
     }
@@ -363,7 +428,7 @@ abstract class ExecKernelTest {
             long recorded = 0;
             for (Python python : pythons) {
                 Map<String, Double> execs = execsOf(metrics, python.comm());
-                assertTrue(execs.equals(Map.of()) || execs.equals(Map.of("other", 1.0)), python.comm() + ": " + execs);
+                assertTrue(execs.equals(Map.of()) || execs.equals(Map.of("other/binary", 1.0)), python.comm() + ": " + execs);
                 recorded += execs.size();
             }
             double unrecorded = metrics.value(UNRECORDED);
@@ -373,15 +438,20 @@ abstract class ExecKernelTest {
         }
     }
 
-    /** memfd_exec_total of one comm, by memfd_name_kind. */
+    /** memfd_exec_total of one comm, by "memfd_name_kind/via". */
     private static Map<String, Double> execsOf(Exposition metrics, String comm) {
         return metrics.family(EXECS).stream().filter(sample -> sample.labels().get("comm").equals(comm))
-                .collect(Collectors.toMap(sample -> sample.labels().get("memfd_name_kind"), Exposition.Sample::value));
+                .collect(Collectors.toMap(sample -> sample.labels().get("memfd_name_kind") + "/" + sample.labels().get("via"),
+                        Exposition.Sample::value));
     }
 
-    /** The increase of memfd_exec_total{comm, memfd_name_kind}; a series absent before counts from 0. */
+    /** The increase of memfd_exec_total{comm, memfd_name_kind} over both vias; a series absent before counts from 0. */
     private static double execsDelta(Exposition before, Exposition after, String comm, String kind) {
-        return execsOf(after, comm).getOrDefault(kind, 0.0) - execsOf(before, comm).getOrDefault(kind, 0.0);
+        return kindTotal(execsOf(after, comm), kind) - kindTotal(execsOf(before, comm), kind);
+    }
+
+    private static double kindTotal(Map<String, Double> execs, String kind) {
+        return execs.entrySet().stream().filter(e -> e.getKey().startsWith(kind + "/")).mapToDouble(Map.Entry::getValue).sum();
     }
 
     private static double delta(Exposition before, Exposition after, String name, String... labels) {

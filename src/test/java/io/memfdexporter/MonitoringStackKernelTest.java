@@ -125,6 +125,14 @@ class MonitoringStackKernelTest {
             os.execve(fd, ['true'], {})
             """;
 
+    /** Maps a page of a memfd executable (memfd_exec_mappings_total). */
+    private static final String MAP_EXEC_SCRIPT = """
+            import mmap, os
+            fd = os.memfd_create('code')
+            os.write(fd, b'\\xc3' * 4096)
+            mmap.mmap(fd, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+            """;
+
     /** An alert this test makes fire, identified by labels only this test's activity carries. */
     private record Expected(String alertname, Map<String, String> labels) {
         boolean matches(JsonObject alertLabels) {
@@ -201,6 +209,7 @@ class MonitoringStackKernelTest {
                 Python.named(runcComm).executing(Python.copyOfInterpreter(work.resolve("runc"), 0, "rwxr-xr-x"))
                         .run("NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(spoofComm, "NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
+                runPython(filelessComm, MAP_EXEC_SCRIPT); // code mapped from a memfd, without exec
                 CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
                         new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
                         new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));

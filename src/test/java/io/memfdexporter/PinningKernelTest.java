@@ -25,6 +25,7 @@ import io.memfdexporter.testing.ChildExporter;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.MountNamespace;
+import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
 import io.memfdexporter.testing.TestLibC;
 
@@ -118,6 +119,36 @@ class PinningKernelTest {
             }
         }
         assertEveryProgramSeenIsGone();
+    }
+
+    @Test
+    void executableMemfdMappingsAreCountedWhileNoExporterRuns() throws Exception {
+        Python python = Python.named(uniqueComm("mfdpinxm"));
+        String map = """
+                import mmap, os
+                fd = os.memfd_create('code')
+                os.write(fd, b'\\xc3' * 4096)
+                mmap.mmap(fd, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+                """;
+        try (MountNamespace namespace = MountNamespace.withoutBpffs()) {
+            try (ChildExporter first = start(namespace, "--no-collector.live")) {
+                python.run(map);
+                assertEquals(1, execMappingsFor(first, python.comm()));
+                programsOf(first);
+                first.kill();
+            }
+            python.run(map); // no exporter runs: the pinned sys_exit_mmap program counts
+
+            try (ChildExporter second = start(namespace, "--no-collector.live")) {
+                assertEquals(2, execMappingsFor(second, python.comm()));
+                assertTrue(list(namespace.path(PIN_PATH)).contains("exec_mappings"), "pinned like the other objects");
+            }
+        }
+        assertEveryProgramSeenIsGone();
+    }
+
+    private static double execMappingsFor(ChildExporter exporter, String comm) {
+        return Http.scrape(exporter.port()).value("memfd_exec_mappings_total", "comm", comm, "syscall", "mmap", "kind", "plain");
     }
 
     @Test

@@ -31,6 +31,9 @@ public final class KernelRequirements {
     private static final int BPF_FUNC_GET_CURRENT_TASK_BTF = 158;
     private static final int BPF_FUNC_FOR_EACH_MAP_ELEM = 164;
     private static final int BPF_FUNC_TASK_PT_REGS = 175;
+    private static final int BPF_FUNC_FIND_VMA = 180;
+    /** The release that added bpf_find_vma, which only the executable-mapping probe needs. */
+    public static final String FIND_VMA_LINUX = "5.17";
 
     private static final Path VMLINUX_BTF = Path.of("/sys/kernel/btf/vmlinux");
     /* The probes' answers: anything but these (e.g. -EPERM) means the probe could not tell. */
@@ -79,6 +82,15 @@ public final class KernelRequirements {
         if (!missing.isEmpty()) {
             throw new BpfUnavailableException(refusal(kernelRelease(), missing));
         }
+    }
+
+    /**
+     * False when the kernel surely lacks bpf_find_vma for tracepoint programs
+     * (Linux < {@value #FIND_VMA_LINUX}); true when it has it or the probe
+     * cannot tell (then the load decides).
+     */
+    public static boolean mayHaveFindVma() {
+        return Native.get().libbpf().libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_FIND_VMA, null) != MISSING;
     }
 
     /** Those requirements the kernel lacks for sure; one a probe cannot decide is left to the load to report. */

@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 import io.memfdexporter.probe.ExecCounts;
 import io.memfdexporter.probe.ExecKey;
 import io.memfdexporter.probe.MemfdNameKind;
+import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 
 /** Executions of memfds, from bpf/exec.bpf.c's maps. */
@@ -21,7 +22,7 @@ public final class ExecCollector extends ProbeCollector<ExecCounts> {
     @Override
     void addCounts(MetricSnapshots.Builder snapshots, ExecCounts read) {
         snapshots.metricSnapshot(countsByCommAnd(MetricFamily.EXECS, read.execs(), ExecCollector::commLabel,
-                "memfd_name_kind", key -> nameKindLabel(key.nameKind())).build());
+                key -> Labels.of("memfd_name_kind", nameKindLabel(key.nameKind()), "via", key.via().label())).build());
         snapshots.metricSnapshot(MetricFamily.OBSERVED_EXECS.counter().dataPoint(point(read.totals().execs())).build());
         snapshots.metricSnapshot(MetricFamily.UNRECORDED_EXECS.counter().dataPoint(point(read.totals().unrecorded())).build());
     }

@@ -39,14 +39,32 @@ public enum MetricFamily {
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     EXECS("memfd_exec", Type.COUNTER,
             "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
-                    + " when its execve/execveat was not seen, before Linux 6.10) and memfd_name_kind ('runc' for runc_cloned:*"
-                    + " executed by root's runc, else 'other').",
-            "comm", "memfd_name_kind"),
+                    + " when its execve/execveat was not seen, before Linux 6.10), memfd_name_kind ('runc' for runc_cloned:*"
+                    + " executed by root's runc, else 'other') and via ('binary': the memfd is the executable;"
+                    + " 'interpreter': a #! script or binfmt_misc file in a memfd, executed by fd, handed to its interpreter).",
+            "comm", "memfd_name_kind", "via"),
     OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
             "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
             "Executions of memfds seen but not recorded per key because the map execs_by_comm was full; they are still"
                     + " in memfd_exec_observed_total."),
+    EXEC_MAPPINGS("memfd_exec_mappings", Type.COUNTER,
+            "mmap(2), mprotect(2) and pkey_mprotect(2) calls that left a memfd mapped executable (PROT_EXEC, or PROT_READ"
+                    + " under personality READ_IMPLIES_EXEC), from the mappings the call made, not its fd argument; by comm"
+                    + " of the calling thread, syscall and kind, kernel evidence about the memfd at that moment:"
+                    + " 'double_mapped' (another shared mapping of it is or may be made writable: code that can change while"
+                    + " it runs), else 'sealed' (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE), else 'plain'.",
+            "comm", "syscall", "kind"),
+    OBSERVED_EXEC_MAPPINGS("memfd_exec_mappings_observed", Type.COUNTER,
+            "Every call that mapped a memfd executable the probe saw, from a per-CPU counter that never fails to update."),
+    UNRECORDED_EXEC_MAPPINGS("memfd_exec_mappings_unrecorded", Type.COUNTER,
+            "Calls that mapped a memfd executable, seen but not recorded per key because the map exec_mappings_by_comm"
+                    + " was full; they are still in memfd_exec_mappings_observed_total."),
+    UNCHECKED_EXEC_MAPPINGS("memfd_exec_mappings_unchecked", Type.COUNTER,
+            "Successful calls asking for PROT_EXEC whose mappings the probe could not examine (the address space was"
+                    + " locked by another thread at that moment, the mapping was already gone, or an mprotect range spanned"
+                    + " more than 8 mappings before an executable memfd): memfds or not, they are in no other"
+                    + " memfd_exec_mappings_* count."),
     REQUESTED_SIZE("memfd_requested_size_bytes", Type.HISTOGRAM,
             "Sizes that successful ftruncate(2) (length) and fallocate(2) (offset + len) calls on memfds requested,"
                     + " in power-of-two buckets (native histogram schema 0)."),

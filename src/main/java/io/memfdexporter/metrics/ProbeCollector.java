@@ -79,18 +79,19 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
 
     /** A counter family labelled by comm and errno name, comms bounded as in {@link #countsByComm}. */
     CounterSnapshot.Builder failuresByComm(MetricFamily family, Map<FailureKey, Long> failures) {
-        return countsByCommAnd(family, failures, key -> CommLabel.of(key.comm()), "errno", key -> Errnos.name(key.errno()));
+        return countsByCommAnd(family, failures, key -> CommLabel.of(key.comm()),
+                key -> Labels.of("errno", Errnos.name(key.errno())));
     }
 
     /**
-     * A counter family labelled by comm and one more label: keys with the same
-     * labels are summed, comms bounded as in {@link #countsByComm} (ranked by their total over the other label).
+     * A counter family labelled by comm and other labels: keys with the same
+     * labels are summed, comms bounded as in {@link #countsByComm} (ranked by their total over the other labels).
      */
     <K> CounterSnapshot.Builder countsByCommAnd(MetricFamily family, Map<K, Long> counts, Function<K, String> comm,
-                                                String labelName, Function<K, String> labelValue) {
+                                                Function<K, Labels> otherLabels) {
         CounterSnapshot.Builder counter = family.counter();
-        commSeries(family).foldRows(counts, comm, labelValue).forEach((row, count) -> counter.dataPoint(
-                CounterDataPointSnapshot.builder().labels(Labels.of("comm", row.comm(), labelName, row.other()))
+        commSeries(family).foldRows(counts, comm, otherLabels).forEach((row, count) -> counter.dataPoint(
+                CounterDataPointSnapshot.builder().labels(Labels.of("comm", row.comm()).merge(row.other()))
                         .value(U64.toDouble(count)).build()));
         return counter;
     }

@@ -115,27 +115,28 @@ final class TopComms {
         return byLabel;
     }
 
-    /** A row of a family labelled by comm and one more label. */
-    record Row(String comm, String other) {
+    /** A row of a family labelled by comm and other labels (a label value, or a set of them: L has value equality). */
+    record Row<L>(String comm, L other) {
     }
 
     /**
-     * Counts of a family labelled by comm and one more label, by row: keys with
+     * Counts of a family labelled by comm and other labels, by row: keys with
      * the same labels summed; a comm's label gets a series as in {@link #fold(Map)},
-     * ranked by its total over the other label, and the folded ones are summed
-     * into one {@link #OTHER} row per value of the other label.
+     * ranked by its total over the other labels, and the folded ones are summed
+     * into one {@link #OTHER} row per value of the other labels.
      */
-    synchronized <K> Map<Row, Long> foldRows(Map<K, Long> counts, Function<K, String> commLabel, Function<K, String> otherLabel) {
-        Map<Row, Long> rows = new HashMap<>();
+    synchronized <K, L> Map<Row<L>, Long> foldRows(Map<K, Long> counts, Function<K, String> commLabel,
+                                                   Function<K, L> otherLabel) {
+        Map<Row<L>, Long> rows = new HashMap<>();
         Map<String, Long> newTotals = new HashMap<>();
-        List<Map.Entry<Row, Long>> pending = new ArrayList<>();
+        List<Map.Entry<Row<L>, Long>> pending = new ArrayList<>();
         Set<String> foldedLabels = new HashSet<>();
         counts.forEach((key, count) -> {
-            Row row = new Row(commLabel.apply(key), otherLabel.apply(key));
+            Row<L> row = new Row<>(commLabel.apply(key), otherLabel.apply(key));
             if (shown.contains(row.comm())) {
                 rows.merge(row, count, U64::add);
             } else if (full() || OTHER.equals(row.comm())) {
-                rows.merge(new Row(OTHER, row.other()), count, U64::add);
+                rows.merge(new Row<>(OTHER, row.other()), count, U64::add);
                 foldedLabels.add(row.comm());
             } else {
                 newTotals.merge(row.comm(), count, U64::add);
@@ -143,12 +144,12 @@ final class TopComms {
             }
         });
         rankAndAssign(new ArrayList<>(newTotals.entrySet()), Comparator.naturalOrder(), Function.identity());
-        for (Map.Entry<Row, Long> entry : pending) {
-            Row row = entry.getKey();
+        for (Map.Entry<Row<L>, Long> entry : pending) {
+            Row<L> row = entry.getKey();
             if (shown.contains(row.comm())) {
                 rows.merge(row, entry.getValue(), U64::add);
             } else {
-                rows.merge(new Row(OTHER, row.other()), entry.getValue(), U64::add);
+                rows.merge(new Row<>(OTHER, row.other()), entry.getValue(), U64::add);
                 foldedLabels.add(row.comm());
             }
         }

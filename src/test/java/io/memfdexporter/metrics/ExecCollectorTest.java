@@ -16,6 +16,7 @@ import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.ExecCounts;
 import io.memfdexporter.probe.ExecKey;
 import io.memfdexporter.probe.ExecTotals;
+import io.memfdexporter.probe.ExecVia;
 import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.Log2Histogram;
@@ -31,19 +32,22 @@ class ExecCollectorTest {
     private static final ExecCounts COUNTS = new ExecCounts(Map.of(
             key("runc", MemfdNameKind.RUNC, true), 5L,
             key("python3", MemfdNameKind.OTHER, true), 2L,
+            new ExecKey(new CommKey("python3".getBytes(StandardCharsets.UTF_8)), MemfdNameKind.OTHER, true,
+                    ExecVia.INTERPRETER), 4L,
             key("", MemfdNameKind.OTHER, false), 1L,
             key("", MemfdNameKind.OTHER, true), 3L),
-            new ExecTotals(11, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
+            new ExecTotals(15, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
 
     @Test
-    void labelsEachKeyByCommAndNameKindWithUnknownCommsApart() throws IOException {
+    void labelsEachKeyByCommNameKindAndViaWithUnknownCommsApart() throws IOException {
         Exposition metrics = scrape(() -> COUNTS);
 
-        assertEquals(5, metrics.value("memfd_exec_total", "comm", "runc", "memfd_name_kind", "runc"));
-        assertEquals(2, metrics.value("memfd_exec_total", "comm", "python3", "memfd_name_kind", "other"));
-        assertEquals(1, metrics.value("memfd_exec_total", "comm", "(unknown)", "memfd_name_kind", "other"));
-        assertEquals(3, metrics.value("memfd_exec_total", "comm", "(empty)", "memfd_name_kind", "other"));
-        assertEquals(11, metrics.value("memfd_exec_observed_total"));
+        assertEquals(5, metrics.value("memfd_exec_total", "comm", "runc", "memfd_name_kind", "runc", "via", "binary"));
+        assertEquals(2, metrics.value("memfd_exec_total", "comm", "python3", "memfd_name_kind", "other", "via", "binary"));
+        assertEquals(4, metrics.value("memfd_exec_total", "comm", "python3", "memfd_name_kind", "other", "via", "interpreter"));
+        assertEquals(1, metrics.value("memfd_exec_total", "comm", "(unknown)", "memfd_name_kind", "other", "via", "binary"));
+        assertEquals(3, metrics.value("memfd_exec_total", "comm", "(empty)", "memfd_name_kind", "other", "via", "binary"));
+        assertEquals(15, metrics.value("memfd_exec_observed_total"));
         assertEquals(0, metrics.value("memfd_exec_unrecorded_total"));
         assertEquals(8192, metrics.value("memfd_exporter_bpf_map_capacity", "map", "exec_comm_stash"));
         assertEquals(1, metrics.value("memfd_exporter_collector_success", "collector", "exec"));
@@ -92,6 +96,6 @@ class ExecCollectorTest {
     }
 
     private static ExecKey key(String comm, MemfdNameKind kind, boolean commKnown) {
-        return new ExecKey(new CommKey(comm.getBytes(StandardCharsets.UTF_8)), kind, commKnown);
+        return new ExecKey(new CommKey(comm.getBytes(StandardCharsets.UTF_8)), kind, commKnown, ExecVia.BINARY);
     }
 }

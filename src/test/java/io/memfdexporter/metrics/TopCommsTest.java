@@ -175,12 +175,12 @@ class TopCommsTest {
         }
     }
 
-    private static Map<TopComms.Row, Long> foldRows(TopComms top, Map<String, Long> counts) {
+    private static Map<TopComms.Row<String>, Long> foldRows(TopComms top, Map<String, Long> counts) {
         return top.foldRows(counts, key -> key.split("/")[0], key -> key.split("/")[1]);
     }
 
-    private static TopComms.Row row(String comm, String other) {
-        return new TopComms.Row(comm, other);
+    private static TopComms.Row<String> row(String comm, String other) {
+        return new TopComms.Row<>(comm, other);
     }
 
     private static CommKey comm(String name) {

@@ -20,13 +20,30 @@ class KeyLayoutTest {
     }
 
     @Test
-    void execKeyIsCommThenNameKindThenCommKnown() {
+    void execKeyIsCommThenNameKindThenCommKnownThenVia() {
         ByteBuffer raw = ByteBuffer.allocate(ExecKey.SIZE).order(ByteOrder.nativeOrder());
         raw.put("runc".getBytes(StandardCharsets.US_ASCII)).position(16);
-        raw.putInt(1).putInt(1).flip();
-        assertEquals(24, ExecKey.SIZE, "struct exec_key has no padding");
-        assertEquals(new ExecKey(new CommKey("runc".getBytes(StandardCharsets.US_ASCII)), MemfdNameKind.RUNC, true),
-                ExecKey.read(raw));
+        raw.putInt(1).putInt(1).putInt(1).flip();
+        assertEquals(28, ExecKey.SIZE, "struct exec_key has no padding");
+        assertEquals(new ExecKey(new CommKey("runc".getBytes(StandardCharsets.US_ASCII)), MemfdNameKind.RUNC, true,
+                ExecVia.INTERPRETER), ExecKey.read(raw));
+    }
+
+    @Test
+    void execMappingKeyIsCommThenSyscallThenKind() {
+        ByteBuffer raw = ByteBuffer.allocate(ExecMappingKey.SIZE).order(ByteOrder.nativeOrder());
+        raw.put("dotnet".getBytes(StandardCharsets.US_ASCII)).position(16);
+        raw.putInt(2).putInt(2).flip();
+        assertEquals(24, ExecMappingKey.SIZE, "struct exec_mapping_key has no padding");
+        assertEquals(new ExecMappingKey(new CommKey("dotnet".getBytes(StandardCharsets.US_ASCII)),
+                ExecMappingSyscall.PKEY_MPROTECT, ExecMappingKind.DOUBLE_MAPPED), ExecMappingKey.read(raw));
+    }
+
+    @Test
+    void execMappingTotalsAreSummedAcrossCpus() {
+        ByteBuffer perCpu = ByteBuffer.allocate(2 * ExecMappingTotals.SIZE).order(ByteOrder.nativeOrder());
+        perCpu.putLong(1).putLong(20).putLong(300).putLong(4).putLong(50).putLong(600).flip();
+        assertEquals(new ExecMappingTotals(5, 70, 900), ExecMappingTotals.sumPerCpu(perCpu, ExecMappingTotals.SIZE));
     }
 
     @Test
