@@ -55,8 +55,9 @@ import io.vertx.core.json.JsonObject;
  * exporter in this JVM, a real Prometheus (Debian's /usr/bin/prometheus)
  * scraping it every second and evaluating alerts/memfd_exporter.rules.yml, a
  * real Alertmanager routing to a webhook in this test. Real memfd activity
- * (memfd_create floods and failures, memfd executions, a huge ftruncate,
- * memfd_secret calls, a held memfd) makes the alerts fire; they must reach
+ * (memfd_create floods and failures, memfd executions of a program and of a
+ * script, a huge ftruncate, memfd_secret calls, a held memfd, memfd code mapped
+ * executable, a program running from a memfd) makes the alerts fire; they must reach
  * Prometheus's alerts and the webhook. The rules are the shipped file with
  * every {@code for:} set to 0s, nothing else changed.
  */
@@ -125,13 +126,35 @@ class MonitoringStackKernelTest {
             os.execve(fd, ['true'], {})
             """;
 
-    /** Maps a page of a memfd executable (memfd_exec_mappings_total). */
+    /** Maps a memfd PROT_READ|PROT_EXEC (and never writable) until stopped: code loaded without exec. */
     private static final String MAP_EXEC_SCRIPT = """
-            import mmap, os
+            import mmap
             fd = os.memfd_create('code')
-            os.write(fd, b'\\xc3' * 4096)
-            mmap.mmap(fd, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+            os.write(fd, b'\\xc3' * mmap.PAGESIZE)
+            code = mmap.mmap(fd, mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_EXEC)
+            until_stop()
             """;
+    /** Executes a #! script from a memfd: the kernel runs /bin/sh /dev/fd/N (the fd must survive exec). */
+    private static final String SCRIPT_EXEC_SCRIPT = """
+            import os
+            fd = os.memfd_create('script', 0)
+            os.write(fd, b'#!/bin/sh\\nexit 0\\n')
+            os.execve(fd, ['script'], {})
+            """;
+
+    /**
+     * Re-executes python3 from a memfd copy of itself; the program now running from the memfd names
+     * itself COMM (so its live series are this test's) and runs until stopped.
+     */
+    private static String residentScript(String comm, Path stop) {
+        String child = "STOP = '" + stop + "'\n" + UNTIL_STOP
+                + "import ctypes\nctypes.CDLL(None).prctl(15, b'" + comm + "', 0, 0, 0)\nuntil_stop()\n";
+        return "import os, sys\n"
+                + "CHILD = '''" + child + "'''\n"
+                + "fd = os.memfd_create('resident')\n"
+                + "os.write(fd, open(sys.executable, 'rb').read())\n"
+                + "os.execve(fd, ['python3', '-c', CHILD], dict(os.environ))\n";
+    }
 
     /** An alert this test makes fire, identified by labels only this test's activity carries. */
     private record Expected(String alertname, Map<String, String> labels) {
@@ -154,6 +177,9 @@ class MonitoringStackKernelTest {
         String secretComm = uniqueComm("mfdsecret");
         String secretFailComm = uniqueComm("mfdsecfail");
         String holderComm = uniqueComm("mfdholder");
+        String mapperComm = uniqueComm("mfdmapper");
+        String residentComm = uniqueComm("mfdresid");
+        String scriptComm = uniqueComm("mfdscript");
         Path stop = work.resolve("stop-activity");
         List<CompletableFuture<Void>> activities = new ArrayList<>();
         // A second exporter whose per-comm maps hold one comm: every other comm's events are unrecorded.
@@ -170,6 +196,9 @@ class MonitoringStackKernelTest {
             activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(emfileComm, stop, EMFILE_SCRIPT), NEW_THREAD));
             activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(holderComm, stop,
                     "HELD_BYTES = " + HELD_BYTES + "\n" + HOLD_SCRIPT), NEW_THREAD));
+            // Code from memfds that stays: python3 mapping a memfd executable, and python3 running from one.
+            activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(mapperComm, stop, MAP_EXEC_SCRIPT), NEW_THREAD));
+            activities.add(CompletableFuture.runAsync(() -> runPython(residentComm, residentScript(residentComm, stop)), NEW_THREAD));
             List<Expected> expected = List.of(
                     new Expected("MemfdCreateFlood", Map.of("instance", instance, "comm", floodComm)),
                     new Expected("MemfdCreateBurst", Map.of("instance", instance)),
@@ -178,6 +207,14 @@ class MonitoringStackKernelTest {
                             "memfd_name_kind", "other")),
                     new Expected("MemfdFilelessExecution", Map.of("instance", instance, "comm", spoofComm,
                             "memfd_name_kind", "other")),
+                    new Expected("MemfdFilelessExecution", Map.of("instance", instance, "comm", scriptComm,
+                            "via", "interpreter")),
+                    new Expected("MemfdExecutableMapping", Map.of("instance", instance, "comm", mapperComm,
+                            "kind", "plain", "severity", "critical")),
+                    new Expected("MemfdLiveExecutableCode", Map.of("instance", instance, "comm", mapperComm,
+                            "kind", "mapped", "severity", "warning")),
+                    new Expected("MemfdLiveExecutableCode", Map.of("instance", instance, "comm", residentComm,
+                            "kind", "exe", "severity", "critical")),
                     new Expected("MemfdHugeSizeRequested", Map.of("instance", instance)),
                     new Expected("MemfdLiveMemoryHigh", Map.of("instance", instance, "comm", holderComm)),
                     new Expected("MemfdSecretUsed", Map.of("instance", instance, "comm", secretComm)),
@@ -209,7 +246,7 @@ class MonitoringStackKernelTest {
                 Python.named(runcComm).executing(Python.copyOfInterpreter(work.resolve("runc"), 0, "rwxr-xr-x"))
                         .run("NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(spoofComm, "NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
-                runPython(filelessComm, MAP_EXEC_SCRIPT); // code mapped from a memfd, without exec
+                runPython(scriptComm, SCRIPT_EXEC_SCRIPT);
                 CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
                         new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
                         new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));
