@@ -11,13 +11,13 @@
 #      and keep scraping, and stop with 0 on SIGTERM; its log says which exec
 #      path the kernel gets;
 #   2. the kernel test classes (TESTS below) run with MEMFD_EXPORTER_REQUIRE_BPF=1.
-#      A skipped test is a failure, except where the README documents the
+#      A skipped test is a failure, except where docs/tested-kernels.md documents the
 #      feature absent: ExecPrepareExecKernelTest without sched_prepare_exec
 #      (< 6.10), the ExporterKernelTest tests of MFD_NOEXEC_SEAL/MFD_EXEC (< 6.3).
 # On 5.10 (Debian 11, below the minimum) the exporter must exit 1 with exactly
 # the refusal line KernelRequirementsKernelTest specifies.
 #
-# Prints a Markdown table (the README's "Tested kernels") and one PASS/FAIL line
+# Prints a Markdown table (docs/tested-kernels.md) and one PASS/FAIL line
 # per kernel; exits 1 if any kernel failed. Builds the checkout first when
 # target/ lacks the jar or the test classes (mvn package -DskipTests).
 # Results: target/kernel-matrix/KERNEL/ (console, Maven log, surefire reports).

@@ -25,7 +25,7 @@
 # JAVA_HOME and PATH of the caller; inside, tracefs, bpffs and cgroup2 are
 # mounted and lo is up. Exit status: the command's; 124 on timeout; 125 when
 # the VM could not boot or run it. KVM is used when /dev/kvm and vmx/svm are there, else
-# TCG emulation (slower: see the README's kernel matrix for measured times).
+# TCG emulation (slower: see the kernel matrix in docs/tested-kernels.md for measured times).
 #
 # Cache (delete it to start afresh): /var/cache/memfd-exporter-kernels/
 #   apt/SUITE/           private apt lists (the host's apt configuration is untouched)

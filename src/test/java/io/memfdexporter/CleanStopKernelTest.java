@@ -60,7 +60,7 @@ class CleanStopKernelTest {
         // or a crash after the privilege drop would land in /tmp instead.
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
         List<String> flags = new ArrayList<>(ChildExporter.Jvm.productionFlags());
-        flags.add("-Xmx256m"); // as the README says for --bpf.max-comms far above the default
+        flags.add("-Xmx256m"); // as docs/deployment.md says for --bpf.max-comms far above the default
         ChildExporter.Jvm jvm = new ChildExporter.Jvm(flags, dir);
         long seed = System.nanoTime();
         Random random = new Random(seed);

@@ -36,7 +36,7 @@ import io.memfdexporter.testing.TestLibC;
 @ExtendWith(RequiresBpf.class)
 class HttpAbuseKernelTest {
     /**
-     * Peak RSS allowed under the storm: README's "HTTP limits" figure. A plain scrape of a full map peaks at
+     * Peak RSS allowed under the storm: the "HTTP limits" figure of docs/http.md. A plain scrape of a full map peaks at
      * ~90 MiB (BENCHMARKS.md); the storm's allocation rate grows the heap to its 64 MiB cap, measured at
      * 92-112 MiB, bounded by the heap cap, never growing with the number of clients (before shared
      * collections: 141 MiB with 40 clients).

@@ -131,7 +131,7 @@ class PinningKernelTest {
                 mmap.mmap(fd, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC)
                 """;
         try (MountNamespace namespace = MountNamespace.withoutBpffs()) {
-            try (ChildExporter first = start(namespace, "--no-collector.live")) {
+            try (ChildExporter first = start(namespace)) {
                 python.run(map);
                 assertEquals(1, execMappingsFor(first, python.comm()));
                 programsOf(first);
@@ -139,7 +139,7 @@ class PinningKernelTest {
             }
             python.run(map); // no exporter runs: the pinned sys_exit_mmap program counts
 
-            try (ChildExporter second = start(namespace, "--no-collector.live")) {
+            try (ChildExporter second = start(namespace)) {
                 assertEquals(2, execMappingsFor(second, python.comm()));
                 assertTrue(list(namespace.path(PIN_PATH)).contains("exec_mappings"), "pinned like the other objects");
             }

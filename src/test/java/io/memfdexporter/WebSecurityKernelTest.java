@@ -61,7 +61,7 @@ import io.memfdexporter.testing.TestLibC;
 class WebSecurityKernelTest {
     private static final String USER = "prometheus";
     private static final String PASSWORD = "correct horse battery staple";
-    /* Cost 10, as the README suggests: 50-100 ms per check here. */
+    /* Cost 10, as docs/http.md suggests: 50-100 ms per check here. */
     private static final String HASH = BCrypt.hashpw(PASSWORD, BCrypt.gensalt(10));
 
     @TempDir

@@ -58,7 +58,7 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--web.config.file", paramLabel = "FILE",
             description = "Configuration file that enables TLS, client certificates, basic auth and response headers,"
-                    + " in the exporter-toolkit format node_exporter reads (see the README); read once at startup.")
+                    + " in the exporter-toolkit format node_exporter reads (see docs/http.md); read once at startup.")
     private Path webConfigFile;
 
     @Option(names = "--web.max-connections", paramLabel = "N", defaultValue = "" + HttpLimits.DEFAULT_MAX_CONNECTIONS,
@@ -155,7 +155,8 @@ public final class Main implements Callable<Integer> {
         return commandLine(new Main()).setOut(out).setErr(err).execute(args);
     }
 
-    static CommandLine commandLine(Main main) {
+    /** The command line as the exporter parses it; also what docs/flags.md is generated from. */
+    public static CommandLine commandLine(Main main) {
         // --[no-]a.b as kingpin (node_exporter's flag parser) writes negatable flags: picocli's default needs \w only.
         CommandLine.RegexTransformer negation = new CommandLine.RegexTransformer.Builder()
                 .addPattern("^--no-(\\w[\\w.-]*)$", "--$1", "--[no-]$1")

@@ -21,7 +21,7 @@ import io.netty.util.NetUtil;
  * The bcrypt checks of passwords not verified yet: one at a time, on one
  * thread, served round-robin first between client groups, then between the
  * addresses of a group, so that a flood of wrong passwords delays a newcomer by
- * at most one check per other flooding group (see the README for the exact
+ * at most one check per other flooding group (see docs/http.md for the exact
  * guarantee).
  * <p>
  * A group is what one attacker can cheaply spread over: every loopback address

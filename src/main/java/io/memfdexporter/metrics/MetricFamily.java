@@ -12,13 +12,13 @@ import java.util.stream.Stream;
 
 /**
  * Every metric family the exporter exposes: name, type, labels and help are
- * defined here and nowhere else. The README's metrics table is
- * {@link #markdownTable()}, checked by a test so the two cannot drift.
+ * defined here and nowhere else. The metrics table of docs/metrics.md is
+ * {@link #markdownTable()}, generated and checked by ReferenceDocsTest so the two cannot drift.
  */
 public enum MetricFamily {
     CALLS("memfd_create_calls", Type.COUNTER,
             "memfd_create(2) calls by the calling thread's command name (comm); once --collector.max-comms comms have"
-                    + " a series, comms seen later are summed as comm=\"(other)\" (see the README).", "comm"),
+                    + " a series, comms seen later are summed as comm=\"(other)\" (see docs/metrics.md).", "comm"),
     CALLS_BY_FLAGS("memfd_create_calls_by_flags", Type.COUNTER,
             "memfd_create(2) calls by flags argument: MFD_* names joined by |, 'none' for 0, 'invalid' for any undefined bit.",
             "flags"),
@@ -233,7 +233,7 @@ public enum MetricFamily {
         }
     }
 
-    /** The README's metrics table. */
+    /** The metrics table of docs/metrics.md. */
     public static String markdownTable() {
         return Stream.concat(Stream.of("| Metric | Type | Labels | Meaning |", "|---|---|---|---|"),
                 Stream.of(values()).map(family -> "| `" + family.exposedName() + "` | " + family.type + " | "

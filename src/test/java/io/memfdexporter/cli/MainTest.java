@@ -78,11 +78,4 @@ class MainTest {
         assertEquals("memfd_exporter: --web.config.file " + config + ": unknown key tls_server_config.cert_fil (known:"
                 + " cert_file, cipher_suites, client_auth_type, client_ca_file, key_file, max_version, min_version)\n", run.err());
     }
-
-    @Test
-    void theReadmeFlagsSectionIsTheHelpOutput() throws Exception {
-        String help = run("--help").out();
-        String readme = Files.readString(Path.of("README.md"));
-        assertTrue(readme.contains("## Flags\n\n```\n" + help + "```\n"), "README.md's Flags section must be exactly:\n" + help);
-    }
 }

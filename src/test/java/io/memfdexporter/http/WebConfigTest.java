@@ -107,11 +107,11 @@ class WebConfigTest {
     }
 
     @Test
-    void theReadmeExampleIsValid() throws Exception {
-        String readme = Files.readString(Path.of("README.md"));
-        int start = readme.indexOf("```yaml\n", readme.indexOf("## TLS, client certificates and basic auth")) + "```yaml\n".length();
-        String example = readme.substring(start, readme.indexOf("```", start));
-        Path exampleDir = Files.createDirectories(dir.resolve("readme"));
+    void theDocumentedExampleIsValid() throws Exception {
+        String page = Files.readString(Path.of("docs", "http.md"));
+        int start = page.indexOf("```yaml\n", page.indexOf("## TLS, client certificates and basic auth")) + "```yaml\n".length();
+        String example = page.substring(start, page.indexOf("```", start));
+        Path exampleDir = Files.createDirectories(dir.resolve("example"));
         Files.copy(dir.resolve("server.pem"), exampleDir.resolve("server.crt"));
         Files.copy(dir.resolve("server-key.pem"), exampleDir.resolve("server.key"));
         Files.copy(dir.resolve("ca.pem"), exampleDir.resolve("clients-ca.crt"));

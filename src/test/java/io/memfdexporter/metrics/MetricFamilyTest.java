@@ -1,12 +1,7 @@
 package io.memfdexporter.metrics;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,13 +19,5 @@ class MetricFamilyTest {
                 assertTrue(label.matches("[a-z][a-z0-9_]*"), label);
             }
         }
-    }
-
-    @Test
-    void readmeMetricsTableIsGeneratedFromTheDefinitions() throws IOException {
-        String readme = Files.readString(Path.of("README.md"));
-        String table = MetricFamily.markdownTable();
-        assertTrue(readme.contains(table), "README.md's metrics table must be exactly:\n" + table);
-        assertEquals(readme.indexOf("| Metric | Type |"), readme.lastIndexOf("| Metric | Type |"), "one metrics table");
     }
 }

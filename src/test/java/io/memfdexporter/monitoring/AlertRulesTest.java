@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
+import io.memfdexporter.testing.Markdown;
 import io.memfdexporter.testing.MetricNames;
 import io.memfdexporter.testing.RuleFile;
 import io.memfdexporter.testing.Tool;
@@ -121,12 +122,7 @@ class AlertRulesTest {
     /** runbook_url is relative to the repository root; each alert has a section of its own name. */
     @Test
     void everyRunbookUrlPointsAtTheAlertsSectionOfTheRunbook() throws IOException {
-        Set<String> anchors = new HashSet<>();
-        for (String line : Files.readAllLines(RUNBOOK)) {
-            if (line.startsWith("#")) {
-                anchors.add(githubAnchor(line.replaceFirst("^#+\\s*", "")));
-            }
-        }
+        Set<String> anchors = Markdown.anchors(RUNBOOK);
         for (RuleFile.Alert alert : alerts()) {
             String url = alert.annotations().get("runbook_url");
             assertEquals(RUNBOOK + "#" + alert.name().toLowerCase(java.util.Locale.ROOT), url, alert.name());
@@ -189,10 +185,5 @@ class AlertRulesTest {
             alertTests.addAll((List<Map<String, Object>>) test.getOrDefault("alert_rule_test", List.of()));
         }
         return alertTests;
-    }
-
-    /** GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens. */
-    private static String githubAnchor(String heading) {
-        return heading.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9 _-]", "").replace(' ', '-');
     }
 }
