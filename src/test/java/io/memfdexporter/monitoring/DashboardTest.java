@@ -40,8 +40,9 @@ class DashboardTest {
         JsonObject datasource = dashboard.variable("datasource");
         assertEquals("datasource", datasource.getString("type"));
         assertEquals("prometheus", datasource.getString("query"));
-        assertEquals("label_values(memfd_exporter_build_info, job)", dashboard.variable("job").getString("definition"));
-        assertEquals("label_values(memfd_exporter_build_info{job=~\"$job\"}, instance)",
+        assertEquals("label_values(memfd_exporter_build_info{job=\"memfd_exporter\"}, job)",
+                dashboard.variable("job").getString("definition"));
+        assertEquals("label_values(memfd_exporter_build_info{job=\"memfd_exporter\", job=~\"$job\"}, instance)",
                 dashboard.variable("instance").getString("definition"));
         for (String name : List.of("job", "instance")) {
             JsonObject variable = dashboard.variable(name);
