@@ -25,8 +25,6 @@ import io.vertx.core.json.JsonObject;
  */
 class DashboardTest {
     private static final JsonObject DATASOURCE = new JsonObject().put("type", "prometheus").put("uid", "${datasource}");
-    /** A series selector: optional metric name, then its matchers. */
-    private static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)?\\{([^}]*)}");
     private static final Pattern RANGE = Pattern.compile("\\[[^]]*]");
 
     private static Dashboard dashboard() throws IOException {
@@ -93,7 +91,7 @@ class DashboardTest {
         for (Dashboard.Query query : queries) {
             String expr = query.expr();
             String where = query.panel() + " " + query.refId() + ": " + expr;
-            Matcher selector = SELECTOR.matcher(expr);
+            Matcher selector = MetricNames.SELECTOR.matcher(expr);
             String outsideSelectors = selector.replaceAll("");
             selector.reset();
             while (selector.find()) {
