@@ -7,4 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 output="${1:-.}"
 mkdir -p "$output/alerts" "$output/dashboards"
-jsonnet -S -m "$output" mixin/shipped.jsonnet >/dev/null
+# Through a temporary file: a failing jsonnet leaves the committed file as it was.
+render() {
+  local target="$1"
+  shift
+  jsonnet "$@" >"$target.tmp"
+  mv "$target.tmp" "$target"
+}
+render "$output/alerts/memfd_exporter.rules.yml" -S -e "(import 'mixin/shipped.jsonnet').rules"
+render "$output/dashboards/memfd_exporter.json" -e "(import 'mixin/shipped.jsonnet').dashboard"
