@@ -44,9 +44,9 @@
             alert: 'MemfdCreateBurst',
             expr: |||
               (
-                  sum by (job, instance) (increase(memfd_create_calls_per_process_second_count{%(memfdExporterSelector)s}[5m]))
-                - on (job, instance) group_right ()
-                  sum by (job, instance, le) (
+                  sum by (%(instanceLabels)s) (increase(memfd_create_calls_per_process_second_count{%(memfdExporterSelector)s}[5m]))
+                - on (%(instanceLabels)s) group_right ()
+                  sum by (%(instanceLabels)s, le) (
                       increase(memfd_create_calls_per_process_second_bucket{%(memfdExporterSelector)s}[5m])
                     and on (le)
                       memfd_exporter:alert_threshold:burst_calls_per_second
@@ -162,9 +162,9 @@
             alert: 'MemfdHugeSizeRequested',
             expr: |||
               (
-                  sum by (job, instance) (increase(memfd_requested_size_bytes_count{%(memfdExporterSelector)s}[5m]))
-                - on (job, instance) group_right ()
-                  sum by (job, instance, le) (
+                  sum by (%(instanceLabels)s) (increase(memfd_requested_size_bytes_count{%(memfdExporterSelector)s}[5m]))
+                - on (%(instanceLabels)s) group_right ()
+                  sum by (%(instanceLabels)s, le) (
                       increase(memfd_requested_size_bytes_bucket{%(memfdExporterSelector)s}[5m])
                     and on (le)
                       memfd_exporter:alert_threshold:requested_size_bytes
@@ -278,7 +278,7 @@
             alert: 'MemfdExporterNotCounting',
             // The exporter answers scrapes but exports no memfd_create counts: its BPF maps cannot
             // be read, which is what a detached and closed probe looks like from Prometheus.
-            expr: 'group by (job, instance) (memfd_exporter_build_info{%(memfdExporterSelector)s}) unless on (job, instance) memfd_create_observed_calls_total{%(memfdExporterSelector)s}' % $._config,
+            expr: 'group by (%(instanceLabels)s) (memfd_exporter_build_info{%(memfdExporterSelector)s}) unless on (%(instanceLabels)s) memfd_create_observed_calls_total{%(memfdExporterSelector)s}' % $._config,
             'for': '5m',
             labels: { severity: 'critical' },
             annotations: {
@@ -310,7 +310,7 @@
               or
               label_replace(
                   memfd_exporter_live_scan_errors_total{%(memfdExporterSelector)s}
-                unless on (job, instance)
+                unless on (%(instanceLabels)s)
                   memfd_exporter_live_last_scan_timestamp_seconds{%(memfdExporterSelector)s},
                 "reason", "never_completed", "", ""
               )

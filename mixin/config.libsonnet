@@ -7,6 +7,12 @@
     // exporters apart from other jobs, e.g. 'job="memfd_exporter", cluster="prod"'.
     memfdExporterSelector: 'job="memfd_exporter"',
 
+    // The labels that tell one exporter (one host) from another, for the alerts that aggregate
+    // or match per exporter (MemfdCreateBurst, MemfdHugeSizeRequested, MemfdExporterNotCounting,
+    // MemfdExporterLiveScanStale). Add e.g. cluster when the same job and instance names exist
+    // in several clusters: 'cluster, job, instance'.
+    instanceLabels: 'job, instance',
+
     // Where each alert's runbook_url points: this base, then '#' and the alert's name in lower
     // case (the anchors of docs/runbook.md). Relative to the repository root by default; point it
     // at your copy of the runbook, e.g. 'https://github.com/…/blob/main/docs/runbook.md'.

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,12 @@ class MixinTest {
     /** Two matchers, one of them a label the exporter never sets, as a user of kube-prometheus might select. */
     private static final String SELECTOR = "cluster=\"eu-1\", job=\"node\"";
     private static final String THRESHOLD_PREFIX = "memfd_exporter:alert_threshold:";
+    private static final String DEFAULT_INSTANCE_LABELS = "job, instance";
+    /** What tells one exporter from another once the selector spans clusters. */
+    private static final String INSTANCE_LABELS = "cluster, job, instance";
+    private static final String CONFIG = "{ memfdExporterSelector: '" + SELECTOR + "', instanceLabels: '" + INSTANCE_LABELS + "' }";
+    /** A by (...) or on (...) clause of PromQL: its label list. */
+    private static final Pattern GROUPING = Pattern.compile("\\b(?:by|on) \\(([^)]*)\\)");
 
     @Test
     void theCommittedFilesAreWhatGenerateShRenders(@TempDir Path output) throws Exception {
@@ -53,10 +60,14 @@ class MixinTest {
         }
     }
 
-    /** Every recording and alerting rule but the thresholds reads the exporter's series through the selector only. */
+    /**
+     * Every recording and alerting rule but the thresholds reads the exporter's
+     * series through the selector only, and what it aggregates or matches per
+     * exporter, it does by the configured instance labels.
+     */
     @Test
     void everyRuleSelectsTheExportersSeriesWithTheConfiguredSelector() throws Exception {
-        JsonObject mixin = render("{ memfdExporterSelector: '" + SELECTOR + "' }");
+        JsonObject mixin = render(CONFIG);
         RuleFile rules = RuleFile.parse(mixin.getJsonObject("rules").encode());
         RuleFile alerts = RuleFile.parse(mixin.getJsonObject("alerts").encode());
         List<String> expressions = new ArrayList<>();
@@ -73,15 +84,26 @@ class MixinTest {
         assertEquals(shipped.alerts().size(), alerts.alerts().size());
         assertEquals(shipped.recordings().size(), rules.recordings().size());
         assertEquals(7 + shipped.alerts().size(), expressions.size(), "the non-threshold rules checked");
+        int perExporter = 0;
         for (String expr : expressions) {
             assertSelectsOnlyThrough(expr, SELECTOR, "");
+            Matcher grouping = GROUPING.matcher(expr);
+            while (grouping.find()) {
+                List<String> labels = List.of(grouping.group(1).split(",\\s*"));
+                if (labels.contains("instance")) {
+                    assertEquals(List.of("cluster", "job", "instance"), labels.subList(0, 3), expr);
+                    perExporter++;
+                }
+            }
         }
+        // Burst and huge size: by, on, by (le); not counting: by, on; live scan stale: on.
+        assertEquals(3 + 3 + 2 + 1, perExporter, "by/on clauses over the instance labels");
     }
 
     /** Every panel query and both variables' queries select through the selector, then $job and $instance. */
     @Test
     void everyDashboardQuerySelectsTheExportersSeriesWithTheConfiguredSelector() throws Exception {
-        JsonObject mixin = render("{ memfdExporterSelector: '" + SELECTOR + "' }");
+        JsonObject mixin = render(CONFIG);
         Dashboard dashboard = Dashboard.of(mixin.getJsonObject("dashboards").getJsonObject("memfd_exporter.json"));
         List<Dashboard.Query> queries = dashboard.queries();
         assertEquals(Dashboard.read(Dashboard.SHIPPED).queries().size(), queries.size());
@@ -95,13 +117,14 @@ class MixinTest {
     }
 
     /**
-     * The selector is all that changes: rendered with another one, then that one
-     * replaced by the default, the rules and the dashboard are the shipped ones.
+     * The selector and the instance labels are all that change: rendered with
+     * others, then those replaced by the defaults, the rules and the dashboard are the shipped ones.
      */
     @Test
     void theSelectorIsTheOnlyDifferenceFromTheShippedFiles() throws Exception {
-        JsonObject mixin = new JsonObject(render("{ memfdExporterSelector: '" + SELECTOR + "' }").encode()
-                .replace(SELECTOR.replace("\"", "\\\""), DEFAULT_SELECTOR.replace("\"", "\\\"")));
+        JsonObject mixin = new JsonObject(render(CONFIG).encode()
+                .replace(SELECTOR.replace("\"", "\\\""), DEFAULT_SELECTOR.replace("\"", "\\\""))
+                .replace(INSTANCE_LABELS, DEFAULT_INSTANCE_LABELS));
         assertFalse(mixin.encode().contains("eu-1"));
         Map<String, Object> shippedRules = RuleFile.yaml().load(Files.readString(RuleFile.SHIPPED));
         List<Object> groups = new ArrayList<>(mixin.getJsonObject("rules").getJsonArray("groups").getList());
