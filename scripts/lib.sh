@@ -21,10 +21,10 @@ install_missing_packages() {
 }
 
 # The tests also run promtool, prometheus and prometheus-alertmanager (the monitoring tests),
-# runc (ExecKernelTest starts a container with it) and chromium (LandingPageKernelTest renders
-# the landing page headless).
+# runc (ExecKernelTest starts a container with it), chromium (LandingPageKernelTest renders
+# the landing page headless) and jsonnet (MixinTest renders mixin/ and compares).
 install_missing_test_packages() {
-  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc chromium
+  install_if_missing "${BUILD_PACKAGES[@]}" prometheus prometheus-alertmanager runc chromium jsonnet
 }
 
 # Installs those of the given packages that are missing, so a prepared machine never

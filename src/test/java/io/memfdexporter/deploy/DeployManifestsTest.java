@@ -164,6 +164,21 @@ class DeployManifestsTest {
         }
     }
 
+    /**
+     * The shipped rules and dashboard select job="memfd_exporter" (the mixin's
+     * default memfdExporterSelector): the PodMonitor replaces the Operator's
+     * job name (namespace/name) with it on every endpoint.
+     */
+    @Test
+    void podMonitorNamesTheJobAsTheShippedRulesSelectIt() {
+        Map<String, Object> monitorSpec = map(manifests.get("PodMonitor").get("spec"), "PodMonitor spec");
+        for (Object endpoint : list(monitorSpec.get("podMetricsEndpoints"), "podMetricsEndpoints")) {
+            List<Object> relabelings = list(map(endpoint, "podMetricsEndpoint").get("relabelings"), "relabelings");
+            assertTrue(relabelings.contains(Map.of("targetLabel", "job", "replacement", "memfd_exporter")),
+                    "a relabeling sets job to memfd_exporter: " + relabelings);
+        }
+    }
+
     @Test
     void dockerfileExposesTheListenPort() {
         List<String> exporterArgs = new ArrayList<>(afterJar(entrypoint(), "ENTRYPOINT"));

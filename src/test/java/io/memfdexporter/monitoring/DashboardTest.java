@@ -25,8 +25,6 @@ import io.vertx.core.json.JsonObject;
  */
 class DashboardTest {
     private static final JsonObject DATASOURCE = new JsonObject().put("type", "prometheus").put("uid", "${datasource}");
-    /** A series selector: optional metric name, then its matchers. */
-    private static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)?\\{([^}]*)}");
     private static final Pattern RANGE = Pattern.compile("\\[[^]]*]");
 
     private static Dashboard dashboard() throws IOException {
@@ -40,8 +38,9 @@ class DashboardTest {
         JsonObject datasource = dashboard.variable("datasource");
         assertEquals("datasource", datasource.getString("type"));
         assertEquals("prometheus", datasource.getString("query"));
-        assertEquals("label_values(memfd_exporter_build_info, job)", dashboard.variable("job").getString("definition"));
-        assertEquals("label_values(memfd_exporter_build_info{job=~\"$job\"}, instance)",
+        assertEquals("label_values(memfd_exporter_build_info{job=\"memfd_exporter\"}, job)",
+                dashboard.variable("job").getString("definition"));
+        assertEquals("label_values(memfd_exporter_build_info{job=\"memfd_exporter\", job=~\"$job\"}, instance)",
                 dashboard.variable("instance").getString("definition"));
         for (String name : List.of("job", "instance")) {
             JsonObject variable = dashboard.variable(name);
@@ -92,7 +91,7 @@ class DashboardTest {
         for (Dashboard.Query query : queries) {
             String expr = query.expr();
             String where = query.panel() + " " + query.refId() + ": " + expr;
-            Matcher selector = SELECTOR.matcher(expr);
+            Matcher selector = MetricNames.SELECTOR.matcher(expr);
             String outsideSelectors = selector.replaceAll("");
             selector.reset();
             while (selector.find()) {

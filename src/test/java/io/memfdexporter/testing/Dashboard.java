@@ -45,6 +45,11 @@ public final class Dashboard {
         this.json = json;
     }
 
+    /** A dashboard as jsonnet renders it from mixin/. */
+    public static Dashboard of(JsonObject json) {
+        return new Dashboard(json);
+    }
+
     public static Dashboard read(Path path) throws IOException {
         return new Dashboard(new JsonObject(Files.readString(path, StandardCharsets.UTF_8)));
     }

@@ -12,6 +12,8 @@ import io.memfdexporter.metrics.MetricFamily;
 
 /** Series names as Prometheus stores them, from the one definition of every metric (MetricFamily). */
 public final class MetricNames {
+    /** A series selector in an expression: optional metric name (group 1), then its matchers (group 2). */
+    public static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)?\\{([^}]*)}");
     private static final Pattern IDENTIFIER = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_:]*");
     private static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
     /** The exporter's label names: memfd_name_kind starts like a metric name. */

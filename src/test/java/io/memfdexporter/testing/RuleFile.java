@@ -36,6 +36,11 @@ public final class RuleFile {
         this.document = document;
     }
 
+    /** Rules as text: YAML, or JSON (which YAML reads), as jsonnet renders mixin/. */
+    public static RuleFile parse(String text) {
+        return new RuleFile(yaml().load(text));
+    }
+
     public static RuleFile read(Path path) throws IOException {
         try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
             return new RuleFile(yaml().load(reader));

@@ -7,14 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The tools the tests run, from the Debian/Ubuntu packages that scripts/test.sh
  * installs: Prometheus' for the monitoring tests, runc for the exec tests,
- * chromium for the landing page. A
+ * chromium for the landing page, jsonnet for the monitoring mixin. A
  * missing tool fails the test, never skips it: the shipped rules and dashboard,
- * and runc's classification, are only proven where these tools run.
+ * and runc's classification, are only proven where these tools run. (Only
+ * the mixin tests may skip without jsonnet, through {@link RequiresJsonnet}.)
  */
 public enum Tool {
     PROMTOOL("promtool", "prometheus"),
@@ -22,7 +24,9 @@ public enum Tool {
     ALERTMANAGER("prometheus-alertmanager", "prometheus-alertmanager"),
     RUNC("runc", "runc"),
     /** Headless, for the landing page as a browser renders it. */
-    CHROMIUM("chromium", "chromium");
+    CHROMIUM("chromium", "chromium"),
+    /** Renders mixin/ into the shipped rules and dashboard. */
+    JSONNET("jsonnet", "jsonnet");
 
     private final String command;
     private final String debianPackage;
@@ -34,14 +38,24 @@ public enum Tool {
 
     /** The executable on PATH; fails the test, saying how to install it, when there is none. */
     public Path path() {
+        return find().orElseThrow(() -> new AssertionError(missing()));
+    }
+
+    /** The executable on PATH, if there is one. */
+    public Optional<Path> find() {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
             Path candidate = Path.of(dir, command);
             if (Files.isExecutable(candidate)) {
-                return candidate;
+                return Optional.of(candidate);
             }
         }
-        throw new AssertionError(command + " is not installed: run ./scripts/test.sh, which installs the package "
-                + debianPackage + " (CI runs it), or apt-get install " + debianPackage);
+        return Optional.empty();
+    }
+
+    /** Why the tool cannot run, and how to install it. */
+    public String missing() {
+        return command + " is not installed: run ./scripts/test.sh, which installs the package "
+                + debianPackage + " (CI runs it), or apt-get install " + debianPackage;
     }
 
     public record Result(int exitCode, String output) {
@@ -51,7 +65,12 @@ public enum Tool {
     public Result run(String... args) throws IOException, InterruptedException {
         List<String> argv = new ArrayList<>(List.of(path().toString()));
         argv.addAll(List.of(args));
-        Path output = Files.createTempFile(command, ".out");
+        return run(argv);
+    }
+
+    /** Runs a command (a script that runs the tools, say) to completion (60 s at most), stdout and stderr together. */
+    public static Result run(List<String> argv) throws IOException, InterruptedException {
+        Path output = Files.createTempFile(Path.of(argv.get(0)).getFileName().toString(), ".out");
         Process process = new ProcessBuilder(argv).redirectErrorStream(true)
                 .redirectOutput(output.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
