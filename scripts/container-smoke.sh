@@ -26,67 +26,10 @@ readonly cache=$SMOKE_CACHE
 readonly run_dir=$SMOKE_RUN_DIR
 readonly base_image=$SMOKE_BASE_IMAGE
 readonly image=localhost/memfd-exporter:smoke
-readonly tracing=/sys/kernel/tracing
+readonly tracing=$SMOKE_TRACING
 readonly calls=1000
 
-start_ns=$(date +%s%N)
-phase_ns=$start_ns
-log() { printf 'container-smoke: %s\n' "$*"; }
-# Prints how long the phase that just ended took, and the total so far.
-phase_done() {
-  local now
-  now=$(date +%s%N)
-  printf 'container-smoke: %-24s %6.1f s (total %6.1f s)\n' "$1" \
-    "$(( (now - phase_ns) / 1000000 ))e-3" "$(( (now - start_ns) / 1000000 ))e-3"
-  phase_ns=$now
-}
-
-container=""
-container_id=""
-mounted_tracefs=0
-work=""
-result=FAIL
-reason="aborted (see the messages above)"
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [ -n "$container" ]; then
-    podman rm -f -t 5 "$container" >/dev/null 2>&1 || log "WARN: could not remove container $container"
-    # conmon, slirp4netns and rootlessport carry the container id on their
-    # command lines; they must be gone once the container is.
-    if [ -n "$container_id" ]; then
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pgrep -f "$container_id" >/dev/null || break
-        sleep 0.2
-      done
-      if pgrep -af "$container_id"; then
-        log "WARN: processes of container $container_id are still running (listed above)"
-        rc=1 reason="leftover processes after removing the container"
-      fi
-    fi
-  fi
-  # Only after the container is gone: its bind mount keeps tracefs busy.
-  if [ "$mounted_tracefs" = 1 ]; then
-    umount "$tracing" || log "WARN: could not unmount tracefs at $tracing"
-  fi
-  [ -n "$work" ] && rm -rf "$work"
-  if [ "$result" = PASS ] && [ "$rc" = 0 ]; then
-    log "PASS: $reason"
-  else
-    log "FAIL: $reason"
-    [ "$rc" = 0 ] && rc=1
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  reason=$*
-  exit 1
-}
+smoke_begin container-smoke
 
 [ "$(id -u)" = 0 ] || fail "must run as root (rootful podman, tracefs mount, BPF)"
 
@@ -107,10 +50,7 @@ size_mb=$(( $(podman image inspect --format '{{.Size}}' "$image") / 1000000 ))
 log "image $image: ${size_mb} MB"
 
 # --- Run ----------------------------------------------------------------------------------
-if ! mountpoint -q "$tracing"; then
-  mount -t tracefs nodev "$tracing"
-  mounted_tracefs=1
-fi
+smoke_mount_tracefs || fail "could not mount tracefs at $tracing"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 work=$(mktemp -d)
 container=memfd-smoke-$$

@@ -25,54 +25,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly repo
 . "$repo/scripts/lib.sh"
-readonly tracing=/sys/kernel/tracing
+readonly tracing=$SMOKE_TRACING
 readonly calls=1000
 readonly archives=$SMOKE_CACHE/apt-archives
 
-start_ns=$(date +%s%N)
-phase_ns=$start_ns
-log() { printf 'deb-smoke: %s\n' "$*"; }
-phase_done() {
-  local now
-  now=$(date +%s%N)
-  printf 'deb-smoke: %-24s %6.1f s (total %6.1f s)\n' "$1" \
-    "$(( (now - phase_ns) / 1000000 ))e-3" "$(( (now - start_ns) / 1000000 ))e-3"
-  phase_ns=$now
-}
-
-container=""
-mounted_tracefs=0
-work=""
-result=FAIL
-reason="aborted (see the messages above)"
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [ -n "$container" ]; then
-    podman rm -f -t 5 "$container" >/dev/null 2>&1 || log "WARN: could not remove container $container"
-  fi
-  # Only after the container is gone: its bind mount keeps tracefs busy.
-  if [ "$mounted_tracefs" = 1 ]; then
-    umount "$tracing" || log "WARN: could not unmount tracefs at $tracing"
-  fi
-  [ -n "$work" ] && rm -rf "$work"
-  if [ "$result" = PASS ] && [ "$rc" = 0 ]; then
-    log "PASS: $reason"
-  else
-    log "FAIL: $reason"
-    [ "$rc" = 0 ] && rc=1
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  reason=$*
-  exit 1
-}
+smoke_begin deb-smoke
 
 [ "$(id -u)" = 0 ] || fail "must run as root (rootful podman, tracefs mount, BPF)"
 smoke_install_packages
@@ -107,10 +64,7 @@ phase_done "lintian"
 smoke_podman_config || fail "podman configuration in $SMOKE_CACHE failed"
 smoke_base_image || fail "no base image $SMOKE_BASE_IMAGE (see the messages above)"
 mkdir -p "$archives/partial"
-if ! mountpoint -q "$tracing"; then
-  mount -t tracefs nodev "$tracing"
-  mounted_tracefs=1
-fi
+smoke_mount_tracefs || fail "could not mount tracefs at $tracing"
 work=$(mktemp -d)
 container=memfd-deb-smoke-$$
 podman run -d --name "$container" --privileged --network host --pull=never \

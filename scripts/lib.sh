@@ -83,6 +83,79 @@ EXPORTER_JVM_FLAGS=(-XX:+UseSerialGC -Xmx64m -Xms16m -XX:NewRatio=1 -XX:Survivor
 readonly SMOKE_CACHE=/var/cache/memfd-exporter-smoke
 readonly SMOKE_RUN_DIR=/run/memfd-exporter-smoke
 readonly SMOKE_BASE_IMAGE=localhost/debian:bookworm
+readonly SMOKE_TRACING=/sys/kernel/tracing
+
+# The frame both smoke scripts run in. smoke_begin NAME defines log (NAME-prefixed),
+# phase_done (how long the phase that just ended took, and the total so far) and fail
+# REASON, and starts the state the exit handler reads: on exit, whatever happened, the
+# container named in $container is removed (and, once $container_id is known, none of its
+# processes may outlive it: conmon, slirp4netns and rootlessport carry the id on their
+# command lines), a tracefs mount smoke_mount_tracefs made is undone, $work is
+# deleted, and one PASS or FAIL line is printed: PASS only with result=PASS and exit 0,
+# with $reason either way.
+smoke_begin() {
+  smoke_name=$1
+  start_ns=$(date +%s%N)
+  phase_ns=$start_ns
+  container=""
+  container_id=""
+  mounted_tracefs=0
+  work=""
+  result=FAIL
+  reason="aborted (see the messages above)"
+  log() { printf '%s: %s\n' "$smoke_name" "$*"; }
+  phase_done() {
+    local now
+    now=$(date +%s%N)
+    printf '%s: %-24s %6.1f s (total %6.1f s)\n' "$smoke_name" "$1" \
+      "$(( (now - phase_ns) / 1000000 ))e-3" "$(( (now - start_ns) / 1000000 ))e-3"
+    phase_ns=$now
+  }
+  fail() {
+    reason=$*
+    exit 1
+  }
+  trap smoke_end EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# The host's tracefs, for the container to bind: mounted if it is not (and unmounted on exit).
+smoke_mount_tracefs() {
+  mountpoint -q "$SMOKE_TRACING" && return
+  mount -t tracefs nodev "$SMOKE_TRACING" || return 1
+  mounted_tracefs=1
+}
+
+smoke_end() {
+  local rc=$?
+  set +e
+  if [ -n "$container" ]; then
+    podman rm -f -t 5 "$container" >/dev/null 2>&1 || log "WARN: could not remove container $container"
+    if [ -n "$container_id" ]; then
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pgrep -f "$container_id" >/dev/null || break
+        sleep 0.2
+      done
+      if pgrep -af "$container_id"; then
+        log "WARN: processes of container $container_id are still running (listed above)"
+        rc=1 reason="leftover processes after removing the container"
+      fi
+    fi
+  fi
+  # Only after the container is gone: its bind mount keeps tracefs busy.
+  if [ "$mounted_tracefs" = 1 ]; then
+    umount "$SMOKE_TRACING" || log "WARN: could not unmount tracefs at $SMOKE_TRACING"
+  fi
+  [ -n "$work" ] && rm -rf "$work"
+  if [ "$result" = PASS ] && [ "$rc" = 0 ]; then
+    log "PASS: $reason"
+  else
+    log "FAIL: $reason"
+    [ "$rc" = 0 ] && rc=1
+  fi
+  exit "$rc"
+}
 
 # runc, not crun: crun fails on this kind of host (hybrid cgroups, rlimits).
 smoke_install_packages() {
