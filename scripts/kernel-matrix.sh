@@ -174,47 +174,44 @@ for kernel in "${kernels[@]}"; do
     rows[$kernel]="| $release | Debian 11 (bullseye) | refused at startup, exit 1: \`$(cut -c1-70 "$out/exporter.err" 2>/dev/null)…\` | – | – | – | below the minimum |"
   else
     reports=$out/surefire-reports
-    # Totals over every class, and over the live collector's classes, from Maven's
-    # per-class lines: a @ParameterizedClass runs once per parameter under one
-    # name, and its XML report keeps only the last (empty) part.
-    read -r tests failures errors skipped live_tests live_passed < <(python3 - "$out/mvn.log" <<'PY'
-import re, sys
+    # From Maven's per-class lines (a @ParameterizedClass runs once per parameter under one
+    # name, and its XML report keeps only the last, empty part): totals over every class and
+    # over the live collector's classes, printed; and, from the XML reports, the skips into
+    # $out/skipped as "Class.method: reason". Only documented absences may skip, and
+    # ExecPrepareExecKernelTest only where the exporter did not attach to sched_prepare_exec.
+    read -r tests failures errors skipped live_tests live_passed < <(python3 - "$out/mvn.log" "$reports" "$out/skipped" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+log, reports, skipped_file = sys.argv[1:]
 totals = [0, 0, 0, 0]
 live = [0, 0]
+ran = {}
 line = re.compile(r"Tests run: (\d+), Failures: (\d+), Errors: (\d+), Skipped: (\d+), .* -- in (\S+)")
-for text in open(sys.argv[1], errors="replace"):
+for text in open(log, errors="replace"):
     match = line.search(text)
     if not match:
         continue
     counts = [int(match.group(i)) for i in range(1, 5)]
+    name = match.group(5)
+    ran[name] = ran.get(name, 0) + counts[0]
     totals = [a + b for a, b in zip(totals, counts)]
-    if match.group(5).startswith("io.memfdexporter.live."):
+    if name.startswith("io.memfdexporter.live."):
         live[0] += counts[0]
         live[1] += counts[0] - sum(counts[1:])
+with open(skipped_file, "w") as skips:
+    for path in sorted(glob.glob(reports + "/TEST-*.xml")):
+        suite = ET.parse(path).getroot()
+        if ran.get(suite.get("name"), 0) == 0:  # an assumption in @BeforeAll skips the class without a test case
+            print(suite.get("name").rsplit(".", 1)[-1] + ".(all): no test ran", file=skips)
+        for case in suite.iter("testcase"):
+            skip = case.find("skipped")
+            if skip is not None:
+                # JUnit's reason: the message, or the first line of the TestAbortedException.
+                reason = skip.get("message") or (skip.text or "").strip().split("\n")[0]
+                reason = reason.split("Assumption failed: ", 1)[-1]
+                print(case.get("classname").rsplit(".", 1)[-1] + "." + case.get("name") + ": " + reason, file=skips)
 print(*totals, *live)
 PY
     )
-    # Skips, as "Class.method: reason"; only documented absences may skip, and
-    # ExecPrepareExecKernelTest only where the exporter did not attach to sched_prepare_exec.
-    python3 - "$reports" "$out/mvn.log" >"$out/skipped" <<'PY'
-import glob, re, sys, xml.etree.ElementTree as ET
-ran = {}
-for text in open(sys.argv[2], errors="replace"):
-    match = re.search(r"Tests run: (\d+), .* -- in (\S+)", text)
-    if match:
-        ran[match.group(2)] = ran.get(match.group(2), 0) + int(match.group(1))
-for path in sorted(glob.glob(sys.argv[1] + "/TEST-*.xml")):
-    suite = ET.parse(path).getroot()
-    if ran.get(suite.get("name"), 0) == 0:  # an assumption in @BeforeAll skips the class without a test case
-        print(suite.get("name").rsplit(".", 1)[-1] + ".(all): no test ran")
-    for case in suite.iter("testcase"):
-        skip = case.find("skipped")
-        if skip is not None:
-            # JUnit's reason: the message, or the first line of the TestAbortedException.
-            reason = skip.get("message") or (skip.text or "").strip().split("\n")[0]
-            reason = reason.split("Assumption failed: ", 1)[-1]
-            print(case.get("classname").rsplit(".", 1)[-1] + "." + case.get("name") + ": " + reason)
-PY
     exec_path=$(fact exec_path "$out")
     allowed_skip="(ExecPrepareExecKernelTest\\.|ExporterKernelTest\\..*: memfd_create has no MFD_NOEXEC_SEAL or MFD_EXEC before Linux 6\\.3)"
     unexpected_skips=$(grep -v -E "^$allowed_skip" "$out/skipped" || true)
