@@ -191,12 +191,11 @@ public final class Exporter implements AutoCloseable {
             }
             if (live != null) {
                 live.start();
-                LOG.info(() -> (liveMonitor.method() == LiveScan.Method.PROC
-                        ? "live memfd scans walk /proc every " + config.liveInterval().toMillis() / 1e3 + " s, at most "
-                                + config.liveMaxFds() + " fds each"
-                        : "live memfd scans run BPF iterators (task_file, task_vma; no privilege needed after startup)"
-                                + " every " + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
-                                + " memfd records each"));
+                boolean proc = liveMonitor.method() == LiveScan.Method.PROC;
+                LOG.info(() -> "live memfd scans "
+                        + (proc ? "walk /proc" : "run BPF iterators (task_file, task_vma; no privilege needed after startup)")
+                        + " every " + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
+                        + (proc ? " fds" : " memfd records") + " each");
             }
             int port = server.port();
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
