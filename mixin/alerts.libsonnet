@@ -8,89 +8,86 @@
     annotations+: { runbook_url: '%s#%s' % [$._config.runbookUrlBase, std.asciiLower(rule.alert)] },
   },
 
+  // SERIES above its threshold memfd_exporter:alert_threshold:NAME, the most specific record
+  // applying to each series: records carry the keys (labels every record of NAME has, such as
+  // errno) and any subset of the scope labels (thresholdScopeLabels, but for those in without,
+  // which the series lacks, plus extraScopes). Most specific: the record naming the most scope
+  // labels, then the one naming the later label (comm before instance before job). Each subset is
+  // matched on its own labels only, against records naming exactly those, aggregated with min:
+  // a record with further labels, or the same record loaded twice, is never a many-to-many
+  // error (which would fail the rule on every host), and the stricter of two duplicates applies.
+  local thresholded(series, name, keys=[], extraScopes=[], without=[]) =
+    local scopes = [l for l in $._config.thresholdScopeLabels if !std.member(without, l)] + extraScopes;
+    local n = std.length(scopes);
+    local subset(mask) = [scopes[i] for i in std.range(0, n - 1) if ((mask >> i) & 1) == 1];
+    local masks = std.sort(std.range(0, std.pow(2, n) - 1), function(mask) -(std.length(subset(mask)) * std.pow(2, n) + mask));
+    local branch(mask) =
+      local on = std.join(', ', keys + subset(mask));
+      local matchers = std.join(', ', [l + '!=""' for l in subset(mask)] + [l + '=""' for l in scopes if !std.member(subset(mask), l)]);
+      '(0 * (%s) + on (%s) group_left () min by (%s) (memfd_exporter:alert_threshold:%s{%s}))' % [series, on, on, name, matchers];
+    '%s\n  >\n(\n    %s\n)\n' % [series, std.join('\n  or\n    ', std.map(branch, masks))],
+
   prometheusAlerts+:: {
+    local c = $._config,
+    local t = c.thresholds,
+    local bytes(bound) = '{{ %d | humanize1024 }}B' % bound,
     groups+: [
       {
         name: 'memfd_exporter.alerts',
         rules: std.map(withRunbook, [
           {
             alert: 'MemfdCreateFlood',
-            // Comms with their own threshold are compared with it, every other comm with the default.
-            expr: |||
-              (
-                  instance_comm:memfd_create_calls:rate5m{%(memfdExporterSelector)s}
-                > on (comm) group_left ()
-                  memfd_exporter:alert_threshold:flood_calls_per_second{comm!=""}
-              )
-              or
-              (
-                  (
-                      instance_comm:memfd_create_calls:rate5m{%(memfdExporterSelector)s}
-                    unless on (comm)
-                      memfd_exporter:alert_threshold:flood_calls_per_second{comm!=""}
-                  )
-                > on () group_left ()
-                  memfd_exporter:alert_threshold:flood_calls_per_second{comm=""}
-              )
-            ||| % $._config,
+            // comm="(other)" sums the comms beyond --collector.max-comms: many comms each well below
+            // the threshold add up there, so the thresholds group gives it a record of its own.
+            expr: thresholded('instance_comm:memfd_create_calls:rate5m{%(memfdExporterSelector)s}' % c, 'flood_calls_per_second'),
             'for': '10m',
             labels: { severity: 'warning' },
             annotations: {
-              summary: 'Sustained memfd_create(2) flood from {{ $labels.comm }}.',
-              description: '{{ $labels.comm }} on {{ $labels.instance }} has called memfd_create(2) {{ $value | humanize }} times per second (5-minute average), above its flood threshold.',
+              summary: 'Sustained memfd_create(2) flood from {{ $labels.comm }} on {{ $labels.instance }}.',
+              description: '{{ $labels.comm }} on {{ $labels.instance }} has called memfd_create(2) {{ $value | humanize }} times per second (5-minute average), above its flood threshold.{{ if eq $labels.comm "(other)" }} (other) sums the comms that got no series of their own (--collector.max-comms).{{ end }}',
             },
           },
           {
             alert: 'MemfdCreateBurst',
+            // The calls not in the threshold's bucket are the one-second windows above it. The bucket
+            // is found by either spelling of le (le.libsonnet) and summed over both: across an upgrade
+            // to Prometheus 3 the 5-minute window holds some of each.
             expr: |||
               (
                   sum by (%(instanceLabels)s) (increase(memfd_create_calls_per_process_second_count{%(memfdExporterSelector)s}[5m]))
-                - on (%(instanceLabels)s) group_right ()
-                  sum by (%(instanceLabels)s, le) (
+                - on (%(instanceLabels)s)
+                  sum by (%(instanceLabels)s) (
                       increase(memfd_create_calls_per_process_second_bucket{%(memfdExporterSelector)s}[5m])
                     and on (le)
                       memfd_exporter:alert_threshold:burst_calls_per_second
                   )
               ) > 0
-            ||| % $._config,
+            ||| % c,
             'for': '0m',
             labels: { severity: 'info' },
             annotations: {
               summary: 'A process made a burst of memfd_create(2) calls on {{ $labels.instance }}.',
-              description: 'In the last 5 minutes, a process on {{ $labels.instance }} made more than {{ reReplaceAll "\\\\.0$" "" $labels.le }} memfd_create(2) calls within one second (one-second windows above that: {{ $value | humanize }}).',
+              description: 'In the last 5 minutes, a process on {{ $labels.instance }} made more than %d memfd_create(2) calls within one second (one-second windows above that: {{ $value | humanize }}).' % t.burstCallsPerSecond,
             },
           },
           {
             alert: 'MemfdCreateFailures',
-            expr: |||
-              instance_comm_errno:memfd_create_failures:rate5m{%(memfdExporterSelector)s}
-                > on (errno) group_left ()
-              memfd_exporter:alert_threshold:failures_per_second
-            ||| % $._config,
+            // errno is a key: only errnos with a record alert.
+            expr: thresholded('instance_comm_errno:memfd_create_failures:rate5m{%(memfdExporterSelector)s}' % c, 'failures_per_second', keys=['errno']),
             'for': '5m',
             labels: { severity: 'warning' },
             annotations: {
-              summary: 'memfd_create(2) fails with {{ $labels.errno }} for {{ $labels.comm }}.',
+              summary: 'memfd_create(2) fails with {{ $labels.errno }} for {{ $labels.comm }} on {{ $labels.instance }}.',
               description: 'memfd_create(2) calls by {{ $labels.comm }} on {{ $labels.instance }} fail with {{ $labels.errno }} {{ $value | printf "%.2f" }} times per second (5-minute average).',
             },
           },
           {
             alert: 'MemfdCreateUnrecorded',
-            // Any event a per-key map could not record: attribution is lost until a restart with
-            // larger maps. The 1-hour window keeps the alert up while new comms keep arriving. It
-            // covers the memfd_create, memfd_secret, exec, exec mapping and sizes maps (its name predates
-            // the last four); label_replace names the maps of the counters without a map label.
-            expr: |||
-              increase(memfd_create_unrecorded_total{%(memfdExporterSelector)s}[1h]) > 0
-              or
-              increase(memfd_secret_unrecorded_total{%(memfdExporterSelector)s}[1h]) > 0
-              or
-              label_replace(increase(memfd_exec_unrecorded_total{%(memfdExporterSelector)s}[1h]), "map", "execs_by_comm", "", "") > 0
-              or
-              label_replace(increase(memfd_exec_mappings_unrecorded_total{%(memfdExporterSelector)s}[1h]), "map", "exec_mappings_by_comm", "", "") > 0
-              or
-              label_replace(increase(memfd_requested_unrecorded_bytes_total{%(memfdExporterSelector)s}[1h]), "map", "requested_bytes_by_comm", "", "") > 0
-            ||| % $._config,
+            // Events a per-key map could not record in the last hour (instance_map:memfd_unrecorded:increase1h):
+            // attribution is lost until a restart with larger maps. Its name predates the maps of
+            // executions, executable mappings, sizes and memfd_secret(2), which it covers too.
+            expr: thresholded('instance_map:memfd_unrecorded:increase1h{%(memfdExporterSelector)s}' % c, 'unrecorded_per_hour',
+                              extraScopes=['map'], without=['comm']),
             'for': '0m',
             labels: { severity: 'warning' },
             annotations: {
@@ -102,7 +99,7 @@
             alert: 'MemfdFilelessExecution',
             // Any execution of a memfd but runc's re-exec of itself (memfd_name_kind="runc": a memfd named
             // runc_cloned:* executed by root's runc, as the kernel sees the caller; the name alone is "other").
-            expr: 'instance_comm_memfd_name_kind:memfd_exec:increase1h{%(memfdExporterSelector)s, memfd_name_kind="other"} > 0' % $._config,
+            expr: 'instance_comm_memfd_name_kind:memfd_exec:increase1h{%(memfdExporterSelector)s, memfd_name_kind="other"} > 0' % c,
             'for': '0m',
             labels: { severity: 'critical' },
             annotations: {
@@ -116,24 +113,8 @@
             // executable (dlopen of /proc/self/fd/N, in-memory ELF loaders, the MemoryDenyWriteExecute=
             // bypass). kind is what the kernel showed about the memfd, never its name: double_mapped is
             // the W^X pattern of JITs such as .NET's, which gets a warning; plain and sealed are critical.
-            // Comms with their own (comm, kind) threshold are compared with it, the rest with the default.
-            expr: |||
-              (
-                  instance_comm_kind:memfd_exec_mappings:increase1h{%(memfdExporterSelector)s}
-                > on (comm, kind) group_left ()
-                  memfd_exporter:alert_threshold:exec_mappings_per_hour{comm!=""}
-              )
-              or
-              (
-                  (
-                      instance_comm_kind:memfd_exec_mappings:increase1h{%(memfdExporterSelector)s}
-                    unless on (comm, kind)
-                      memfd_exporter:alert_threshold:exec_mappings_per_hour{comm!=""}
-                  )
-                > on () group_left ()
-                  memfd_exporter:alert_threshold:exec_mappings_per_hour{comm=""}
-              )
-            ||| % $._config,
+            expr: thresholded('instance_comm_kind:memfd_exec_mappings:increase1h{%(memfdExporterSelector)s}' % c, 'exec_mappings_per_hour',
+                              extraScopes=['kind']),
             'for': '0m',
             labels: { severity: '{{ if eq $labels.kind "double_mapped" }}warning{{ else }}critical{{ end }}' },
             annotations: {
@@ -146,11 +127,8 @@
             // A call asking for PROT_EXEC that the probe could not examine is a call that may have made
             // memfd pages executable unseen: a process can cause it on purpose by keeping its address
             // space's lock busy from other threads while it calls mprotect(2).
-            expr: |||
-              increase(memfd_exec_mappings_unchecked_total{%(memfdExporterSelector)s}[1h])
-                > on () group_left ()
-              memfd_exporter:alert_threshold:exec_mappings_unchecked_per_hour
-            ||| % $._config,
+            expr: thresholded('increase(memfd_exec_mappings_unchecked_total{%(memfdExporterSelector)s}[1h])' % c,
+                              'exec_mappings_unchecked_per_hour', without=['comm']),
             'for': '0m',
             labels: { severity: 'warning' },
             annotations: {
@@ -160,76 +138,57 @@
           },
           {
             alert: 'MemfdHugeSizeRequested',
+            // As MemfdCreateBurst: the requests not in the threshold's bucket, either spelling of le.
             expr: |||
               (
                   sum by (%(instanceLabels)s) (increase(memfd_requested_size_bytes_count{%(memfdExporterSelector)s}[5m]))
-                - on (%(instanceLabels)s) group_right ()
-                  sum by (%(instanceLabels)s, le) (
+                - on (%(instanceLabels)s)
+                  sum by (%(instanceLabels)s) (
                       increase(memfd_requested_size_bytes_bucket{%(memfdExporterSelector)s}[5m])
                     and on (le)
                       memfd_exporter:alert_threshold:requested_size_bytes
                   )
               ) > 0
-            ||| % $._config,
+            ||| % c,
             'for': '0m',
             labels: { severity: 'info' },
             annotations: {
-              summary: 'A memfd was sized beyond {{ $labels.le | humanize1024 }}B on {{ $labels.instance }}.',
-              description: 'In the last 5 minutes, ftruncate(2) or fallocate(2) on {{ $labels.instance }} asked for a memfd larger than {{ $labels.le | humanize1024 }}B (requests above that: {{ $value | humanize }}).',
+              summary: 'A memfd was sized beyond %s on {{ $labels.instance }}.' % bytes(t.requestedSizeBytes),
+              description: 'In the last 5 minutes, ftruncate(2) or fallocate(2) on {{ $labels.instance }} asked for a memfd larger than %s (requests above that: {{ $value | humanize }}).' % bytes(t.requestedSizeBytes),
             },
           },
           {
             alert: 'MemfdLiveMemoryHigh',
-            // Comms with their own threshold are compared with it, every other comm with the default.
             // comm="(other)" is not one comm: it sums the holders beyond --collector.max-comms, each
-            // holding less than any comm with a series of its own.
-            expr: |||
-              (
-                  memfd_live_allocated_bytes{%(memfdExporterSelector)s, comm!="(other)"}
-                > on (comm) group_left ()
-                  memfd_exporter:alert_threshold:live_allocated_bytes{comm!=""}
-              )
-              or
-              (
-                  (
-                      memfd_live_allocated_bytes{%(memfdExporterSelector)s, comm!="(other)"}
-                    unless on (comm)
-                      memfd_exporter:alert_threshold:live_allocated_bytes{comm!=""}
-                  )
-                > on () group_left ()
-                  memfd_exporter:alert_threshold:live_allocated_bytes{comm=""}
-              )
-            ||| % $._config,
-            'for': '15m',
+            // holding less than any comm with a series of its own; MemfdLiveMemoryHostHigh counts it.
+            expr: thresholded('memfd_live_allocated_bytes{%(memfdExporterSelector)s, comm!="(other)"}' % c, 'live_allocated_bytes'),
+            'for': '5m',
             labels: { severity: 'warning' },
             annotations: {
               summary: '{{ $labels.comm }} holds {{ $value | humanize1024 }}B of memfd memory on {{ $labels.instance }}.',
-              description: "The memfds {{ $labels.comm }} holds on {{ $labels.instance }} have {{ $value | humanize1024 }}B allocated (RAM or swap, in no process's RSS), above its threshold.",
+              description: 'The memfds {{ $labels.comm }} holds on {{ $labels.instance }} have {{ $value | humanize1024 }}B allocated (RAM or swap, in no process\'s RSS), above its threshold.',
+            },
+          },
+          {
+            alert: 'MemfdLiveMemoryHostHigh',
+            // All memfd memory on a host ((other) included) against the host's memory, where
+            // node_exporter's node_memory_MemTotal_bytes names the same host (hostLabels).
+            expr: thresholded(|||
+              sum by (%(instanceLabels)s, %(hostLabels)s) (memfd_live_allocated_bytes{%(memfdExporterSelector)s})
+                / on (%(hostLabels)s) group_left ()
+              max by (%(hostLabels)s) (node_memory_MemTotal_bytes{%(nodeExporterSelector)s})
+            ||| % c, 'live_host_memory_ratio', without=['comm']),
+            'for': '5m',
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'memfds hold {{ $value | humanizePercentage }} of the memory of {{ $labels.instance }}.',
+              description: 'The memfds alive on {{ $labels.instance }} have {{ $value | humanizePercentage }} of its node_memory_MemTotal_bytes allocated (RAM or swap, in no process\'s RSS), above its threshold; memfd_live_allocated_bytes says which comms hold them.',
             },
           },
           {
             alert: 'MemfdLiveExecutableCode',
-            // Processes running code from a memfd at every live scan for 5 minutes: kind="exe", their
-            // executable is a memfd (a fileless program that stays; runc's re-exec lasts seconds);
-            // kind="mapped", they map memfd pages executable (loaders, JITs). Also sees what started
-            // before the exporter. Comms with their own (comm, kind) threshold are compared with it.
-            expr: |||
-              (
-                  memfd_live_executable_processes{%(memfdExporterSelector)s}
-                > on (comm, kind) group_left ()
-                  memfd_exporter:alert_threshold:live_executable_processes{comm!=""}
-              )
-              or
-              (
-                  (
-                      memfd_live_executable_processes{%(memfdExporterSelector)s}
-                    unless on (comm, kind)
-                      memfd_exporter:alert_threshold:live_executable_processes{comm!=""}
-                  )
-                > on () group_left ()
-                  memfd_exporter:alert_threshold:live_executable_processes{comm=""}
-              )
-            ||| % $._config,
+            expr: thresholded('memfd_live_executable_processes{%(memfdExporterSelector)s}' % c, 'live_executable_processes',
+                              extraScopes=['kind']),
             'for': '5m',
             labels: { severity: '{{ if eq $labels.kind "exe" }}critical{{ else }}warning{{ end }}' },
             annotations: {
@@ -239,24 +198,7 @@
           },
           {
             alert: 'MemfdSecretUsed',
-            // Comms with their own threshold are compared with it, every other comm with the default.
-            expr: |||
-              (
-                  instance_comm:memfd_secret_calls:increase1h{%(memfdExporterSelector)s}
-                > on (comm) group_left ()
-                  memfd_exporter:alert_threshold:secret_calls_per_hour{comm!=""}
-              )
-              or
-              (
-                  (
-                      instance_comm:memfd_secret_calls:increase1h{%(memfdExporterSelector)s}
-                    unless on (comm)
-                      memfd_exporter:alert_threshold:secret_calls_per_hour{comm!=""}
-                  )
-                > on () group_left ()
-                  memfd_exporter:alert_threshold:secret_calls_per_hour{comm=""}
-              )
-            ||| % $._config,
+            expr: thresholded('instance_comm:memfd_secret_calls:increase1h{%(memfdExporterSelector)s}' % c, 'secret_calls_per_hour'),
             'for': '0m',
             labels: { severity: 'info' },
             annotations: {
@@ -266,19 +208,30 @@
           },
           {
             alert: 'MemfdExporterDown',
-            expr: 'up{%(memfdExporterSelector)s} == 0 or absent(up{%(memfdExporterSelector)s})' % $._config,
+            // A target Prometheus cannot scrape, or one scraped within exporterDownLookback that has
+            // vanished (removed from service discovery: stopping the exporter's pod, deleting the
+            // DaemonSet). Never absent() of a job name: a job that never existed under the selector
+            // (the Operator's naming, a typo) would page forever and hide nothing real.
+            expr: |||
+              label_replace(up{%(memfdExporterSelector)s} == 0, "reason", "unreachable", "", "")
+              or
+              label_replace(
+                  last_over_time(up{%(memfdExporterSelector)s}[%(exporterDownLookback)s]) unless up{%(memfdExporterSelector)s},
+                "reason", "vanished", "", ""
+              )
+            ||| % c,
             'for': '5m',
             labels: { severity: 'critical' },
             annotations: {
-              summary: 'memfd_exporter {{ with $labels.instance }}{{ . }} {{ end }}is not scraped.',
-              description: '{{ with $labels.instance }}Prometheus cannot scrape {{ . }} (up = {{ $value }}){{ else }}Prometheus has no target in job {{ $labels.job }}{{ end }}: memfd_create(2) activity there is unobserved.',
+              summary: 'memfd_exporter {{ $labels.instance }} is not scraped ({{ $labels.reason }}).',
+              description: '{{ if eq $labels.reason "vanished" }}{{ $labels.instance }} of job {{ $labels.job }} is no longer a scrape target{{ else }}Prometheus cannot scrape {{ $labels.instance }} of job {{ $labels.job }}{{ end }}: memfd_create(2) activity there is unobserved.',
             },
           },
           {
             alert: 'MemfdExporterNotCounting',
             // The exporter answers scrapes but exports no memfd_create counts: its BPF maps cannot
             // be read, which is what a detached and closed probe looks like from Prometheus.
-            expr: 'group by (%(instanceLabels)s) (memfd_exporter_build_info{%(memfdExporterSelector)s}) unless on (%(instanceLabels)s) memfd_create_observed_calls_total{%(memfdExporterSelector)s}' % $._config,
+            expr: 'group by (%(instanceLabels)s) (memfd_exporter_build_info{%(memfdExporterSelector)s}) unless on (%(instanceLabels)s) memfd_create_observed_calls_total{%(memfdExporterSelector)s}' % c,
             'for': '5m',
             labels: { severity: 'critical' },
             annotations: {
@@ -287,8 +240,21 @@
             },
           },
           {
+            alert: 'MemfdExporterHistogramsUnscraped',
+            // Prometheus scraping native histograms stores no classic _bucket series unless told to
+            // (always_scrape_classic_histograms: true; scrape_classic_histograms in 2.x): the
+            // burst and size alerts, which read buckets, would be silent without a word.
+            expr: 'group by (%(instanceLabels)s) (memfd_exporter_build_info{%(memfdExporterSelector)s}) unless on (%(instanceLabels)s) memfd_requested_size_bytes_bucket{%(memfdExporterSelector)s}' % c,
+            'for': '15m',
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Prometheus stores no classic histogram buckets of memfd_exporter {{ $labels.instance }}.',
+              description: '{{ $labels.instance }} is scraped, but memfd_requested_size_bytes_bucket is not stored (native histograms scraped without always_scrape_classic_histograms): MemfdCreateBurst and MemfdHugeSizeRequested cannot fire for it.',
+            },
+          },
+          {
             alert: 'MemfdExporterCollectorFailing',
-            expr: 'memfd_exporter_collector_success{%(memfdExporterSelector)s} == 0' % $._config,
+            expr: 'memfd_exporter_collector_success{%(memfdExporterSelector)s} == 0' % c,
             'for': '5m',
             labels: { severity: 'warning' },
             annotations: {
@@ -314,12 +280,39 @@
                   memfd_exporter_live_last_scan_timestamp_seconds{%(memfdExporterSelector)s},
                 "reason", "never_completed", "", ""
               )
-            ||| % $._config,
+            ||| % c,
             'for': '5m',
             labels: { severity: 'warning' },
             annotations: {
               summary: 'memfd_exporter {{ $labels.instance }} does not complete live memfd scans.',
               description: '{{ if eq $labels.reason "stale" }}The last live memfd scan of {{ $labels.instance }} completed {{ $value | humanizeDuration }} ago{{ else }}{{ $labels.instance }} has completed no live memfd scan since it started ({{ $value }} failed){{ end }}: memfd_live_* do not show the memfds alive now.',
+            },
+          },
+          {
+            alert: 'MemfdExporterLiveScanIncomplete',
+            // The scan reached --collector.live.max-fds before the last process. It runs in pid
+            // order, so the processes it skips are the newest, an intruder's likely among them, and
+            // a process holding many fds can cause it on purpose. Any such scan in the last 15
+            // minutes: flipping the condition between scans does not hide it.
+            expr: 'max_over_time(memfd_exporter_live_skipped_processes{%(memfdExporterSelector)s, reason="budget"}[15m]) > 0' % c,
+            'for': '0m',
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'memfd_exporter {{ $labels.instance }} skips processes in its live memfd scans (fd budget).',
+              description: 'A live memfd scan of {{ $labels.instance }} in the last 15 minutes reached --collector.live.max-fds and skipped {{ $value }} process(es), the newest by pid: memfd_live_* miss whatever they hold.',
+            },
+          },
+          {
+            alert: 'MemfdAlertRulesFailing',
+            // A rule that fails to evaluate alerts on no host: a conflicting threshold override, a
+            // query limit. Needs Prometheus's own metrics (prometheusSelector): each Prometheus that
+            // loads these rules must be scraped.
+            expr: 'increase(prometheus_rule_evaluation_failures_total{%(prometheusSelector)s, rule_group=~".*;memfd_exporter[.].*"}[5m]) > 0' % c,
+            'for': '5m',
+            labels: { severity: 'critical' },
+            annotations: {
+              summary: 'Prometheus {{ $labels.instance }} fails to evaluate rules of group {{ $labels.rule_group }}.',
+              description: '{{ $value | humanize }} evaluations of the rules of {{ $labels.rule_group }} on Prometheus {{ $labels.instance }} failed in the last 5 minutes: memfd_exporter alerts of that group cannot fire on any host.',
             },
           },
         ]),

@@ -9,41 +9,67 @@ local le = import 'le.libsonnet';
     expr: 'vector(%s)' % (if value == std.floor(value) then '%d' % value else '%g' % value),
   } + (if labels == {} then {} else { labels: labels }),
 
+  // A bucket threshold: one record per spelling of its le label (le.libsonnet), so that the
+  // alert finds the bucket whichever Prometheus stored it, and across an upgrade from one to the other.
+  local bucketThreshold(name, bound) = [threshold(name, bound, { le: spelling }) for spelling in le.spellings(bound)],
+
+  // Events in the last hour of a counter whose series appear with their first event (a comm's
+  // first memfd execution creates its series at 1, which increase() cannot see: it needs two
+  // samples). The count now against the last sample at least an hour old, wherever in the
+  // counterLookback before that it is: staleness markers (a failed scrape, a restart, a
+  // Prometheus outage) hide no earlier sample, so a gap never re-counts a lifetime total.
+  //   no earlier sample: the series is new, its whole value counts;
+  //   now below it: the counter was reset (an exporter restart without --bpf.pin-path), and
+  //     everything since the reset counts;
+  //   otherwise: the difference.
+  local eventsInLastHour(series) =
+    local before = 'last_over_time(%s[%s] offset 1h)' % [series, $._config.counterLookback];
+    |||
+      (%(series)s unless %(before)s)
+      or
+      (%(series)s < %(before)s)
+      or
+      (%(series)s - %(before)s)
+    ||| % { series: series, before: before },
+
   prometheusRules+:: {
     local t = $._config.thresholds,
     groups+: [
       {
-        // Thresholds are series: alert expressions carry no number to tune. A record without a
-        // comm label is the default; a record of the same name with a comm label, in a rule file
-        // of the user's own, applies to that comm (alerts/examples/thresholds.yml).
+        // Thresholds are series: alert expressions carry no number to tune. A record without
+        // scope labels is the default; a record of the same name carrying any of
+        // thresholdScopeLabels (job, instance, comm by default), in a rule file of the user's
+        // own, overrides it there (alerts/examples/thresholds.yml; alerts.libsonnet: thresholded).
         name: 'memfd_exporter.thresholds',
         rules: [
-          // MemfdCreateFlood. A record with a comm label applies to that comm.
           threshold('flood_calls_per_second', t.floodCallsPerSecond),
-          // MemfdCreateBurst: the le label picks the histogram bucket, written as the exporter
-          // writes its bucket bounds ("4096.0"), so the value must be one of them.
-          threshold('burst_calls_per_second', t.burstCallsPerSecond, { le: le.of(t.burstCallsPerSecond) }),
-        ] + [
-          // MemfdCreateFailures: one record per errno that alerts.
+          // comm="(other)" sums every comm beyond --collector.max-comms: its own, higher, record.
+          threshold('flood_calls_per_second', t.floodOtherCallsPerSecond, { comm: '(other)' }),
+        ]
+        // MemfdCreateBurst: the le label picks the histogram bucket, so the value must be one of
+        // the exporter's bucket bounds.
+        + bucketThreshold('burst_calls_per_second', t.burstCallsPerSecond)
+        + [
+          // MemfdCreateFailures: one record per errno that alerts (errno is a key: a record
+          // without it matches nothing).
           threshold('failures_per_second', t.failuresPerSecond, { errno: errno })
           for errno in t.failureErrnos
-        ] + [
-          // MemfdHugeSizeRequested: as for the burst, le picks the bucket of
-          // memfd_requested_size_bytes ("4.294967296E9" for 4 GiB).
-          threshold('requested_size_bytes', t.requestedSizeBytes, { le: le.of(t.requestedSizeBytes) }),
-          // MemfdLiveMemoryHigh. A record with a comm label applies to that comm.
+        ]
+        // MemfdHugeSizeRequested: as for the burst, le picks the bucket of memfd_requested_size_bytes.
+        + bucketThreshold('requested_size_bytes', t.requestedSizeBytes)
+        + [
           threshold('live_allocated_bytes', t.liveAllocatedBytes),
-          // MemfdSecretUsed: give a comm that is expected to call memfd_secret(2) a record of its own.
+          threshold('live_host_memory_ratio', t.liveHostMemoryRatio),
+          // MemfdCreateUnrecorded, by map: the cgroup map alone has a threshold of its own.
+          threshold('unrecorded_per_hour', t.unrecordedPerHour),
+          threshold('unrecorded_per_hour', t.unrecordedCgroupCallsPerHour, { map: 'calls_by_cgroup' }),
           threshold('secret_calls_per_hour', t.secretCallsPerHour),
-          // MemfdExecutableMapping. A record for one comm needs both a comm and a kind label (a
-          // JIT that double-maps its code through a memfd: kind="double_mapped").
+          // MemfdExecutableMapping and MemfdLiveExecutableCode may also be scoped by kind: an
+          // exemption for a JIT's double-mapped code (kind="double_mapped", live kind="mapped")
+          // should never exempt the comm's other ways of running code from a memfd.
           threshold('exec_mappings_per_hour', t.execMappingsPerHour),
-          // MemfdExecutableMappingUnchecked. One value per instance: the counter has no comm.
           threshold('exec_mappings_unchecked_per_hour', t.execMappingsUncheckedPerHour),
-          // MemfdLiveExecutableCode (kind="exe": the executable is a memfd; kind="mapped": memfd
-          // pages mapped executable). A record for one comm needs both a comm and a kind label.
           threshold('live_executable_processes', t.liveExecutableProcesses),
-          // MemfdExporterLiveScanStale.
           threshold('live_scan_age_seconds', t.liveScanAgeSeconds),
         ],
       },
@@ -68,36 +94,37 @@ local le = import 'le.libsonnet';
             record: 'instance_comm:memfd_requested_bytes:rate5m',
             expr: 'rate(memfd_requested_bytes_total{%(memfdExporterSelector)s}[5m])' % $._config,
           },
-          // Events in the last hour, for counters whose series appear with their first event: a
-          // comm's first memfd execution or memfd_secret(2) call creates its series at 1, which
-          // increase() cannot see (it needs two samples). A series that did not exist an hour ago
-          // counts with its whole value; the others with their increase (counter resets included).
+          // Events that a full BPF map left unrecorded per key, in the last hour, by map;
+          // label_replace names the maps of the counters without a map label. The 1-hour window
+          // keeps MemfdCreateUnrecorded up while new keys keep arriving.
           {
-            record: 'instance_comm_memfd_name_kind:memfd_exec:increase1h',
+            record: 'instance_map:memfd_unrecorded:increase1h',
             expr: |||
-              (memfd_exec_total{%(memfdExporterSelector)s} unless memfd_exec_total{%(memfdExporterSelector)s} offset 1h)
+              increase(memfd_create_unrecorded_total{%(memfdExporterSelector)s}[1h])
               or
-              increase(memfd_exec_total{%(memfdExporterSelector)s}[1h])
+              increase(memfd_secret_unrecorded_total{%(memfdExporterSelector)s}[1h])
+              or
+              label_replace(increase(memfd_exec_unrecorded_total{%(memfdExporterSelector)s}[1h]), "map", "execs_by_comm", "", "")
+              or
+              label_replace(increase(memfd_exec_mappings_unrecorded_total{%(memfdExporterSelector)s}[1h]), "map", "exec_mappings_by_comm", "", "")
+              or
+              label_replace(increase(memfd_requested_unrecorded_bytes_total{%(memfdExporterSelector)s}[1h]), "map", "requested_bytes_by_comm", "", "")
             ||| % $._config,
-            // The same for executable memfd mappings, summed over the three system calls.
           },
           {
+            record: 'instance_comm_memfd_name_kind:memfd_exec:increase1h',
+            expr: eventsInLastHour('memfd_exec_total{%(memfdExporterSelector)s}' % $._config),
+          },
+          // Executable memfd mappings, summed over the three system calls.
+          {
             record: 'instance_comm_kind:memfd_exec_mappings:increase1h',
-            expr: |||
-              sum without (syscall) (
-                  (memfd_exec_mappings_total{%(memfdExporterSelector)s} unless memfd_exec_mappings_total{%(memfdExporterSelector)s} offset 1h)
-                  or
-                  increase(memfd_exec_mappings_total{%(memfdExporterSelector)s}[1h])
-              )
-            ||| % $._config,
+            expr: 'sum without (syscall) (\n%s\n)\n'
+                  % std.join('\n', ['    ' + line for line in std.split(std.rstripChars(
+                    eventsInLastHour('memfd_exec_mappings_total{%(memfdExporterSelector)s}' % $._config), '\n'), '\n')]),
           },
           {
             record: 'instance_comm:memfd_secret_calls:increase1h',
-            expr: |||
-              (memfd_secret_calls_total{%(memfdExporterSelector)s} unless memfd_secret_calls_total{%(memfdExporterSelector)s} offset 1h)
-              or
-              increase(memfd_secret_calls_total{%(memfdExporterSelector)s}[1h])
-            ||| % $._config,
+            expr: eventsInLastHour('memfd_secret_calls_total{%(memfdExporterSelector)s}' % $._config),
           },
         ],
       },
