@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,14 +120,20 @@ class AlertRulesTest {
         return template.matches() ? List.of(template.group(1), template.group(2)) : List.of(label);
     }
 
-    /** runbook_url is relative to the repository root; each alert has a section of its own name. */
+    /**
+     * runbook_url is absolute (a pager or Alertmanager opens it as it is), points at this
+     * repository's runbook, and each alert has a section of its own name there.
+     */
     @Test
     void everyRunbookUrlPointsAtTheAlertsSectionOfTheRunbook() throws IOException {
         Set<String> anchors = Markdown.anchors(RUNBOOK);
         for (RuleFile.Alert alert : alerts()) {
             String url = alert.annotations().get("runbook_url");
-            assertEquals(RUNBOOK + "#" + alert.name().toLowerCase(java.util.Locale.ROOT), url, alert.name());
-            assertTrue(anchors.contains(url.substring(url.indexOf('#') + 1)), url + ": no such section in " + RUNBOOK);
+            URI uri = URI.create(url);
+            assertEquals("https", uri.getScheme(), url);
+            assertTrue(uri.getPath().endsWith("/" + RUNBOOK), url);
+            assertEquals(alert.name().toLowerCase(java.util.Locale.ROOT), uri.getFragment(), alert.name());
+            assertTrue(anchors.contains(uri.getFragment()), url + ": no such section in " + RUNBOOK);
         }
     }
 

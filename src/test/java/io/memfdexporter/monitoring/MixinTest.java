@@ -44,6 +44,15 @@ class MixinTest {
     private static final String CONFIG = "{ memfdExporterSelector: '" + SELECTOR + "', instanceLabels: '" + INSTANCE_LABELS + "' }";
     /** A by (...) or on (...) clause of PromQL: its label list. */
     private static final Pattern GROUPING = Pattern.compile("\\b(?:by|on) \\(([^)]*)\\)");
+    /** How a series finds its threshold record: on and min by its scope labels (alerts.libsonnet: thresholded). */
+    private static final Pattern THRESHOLD_MATCH =
+            Pattern.compile("on \\(([^)]*)\\) group_left \\(\\) min by \\(\\1\\) \\(" + THRESHOLD_PREFIX);
+    /** The default hostLabels: how the exporter's series meet node_exporter's. */
+    private static final String HOST_LABELS = "instance";
+    /** Other jobs' series the rules read, each through its own configured selector (config.libsonnet). */
+    private static final Map<String, String> OTHER_JOBS = Map.of(
+            "node_memory_MemTotal_bytes", "",
+            "prometheus_rule_evaluation_failures_total", "job=\"prometheus\"");
 
     @Test
     void theCommittedFilesAreWhatGenerateShRenders(@TempDir Path output) throws Exception {
@@ -83,21 +92,25 @@ class MixinTest {
         RuleFile shipped = RuleFile.read(RuleFile.SHIPPED);
         assertEquals(shipped.alerts().size(), alerts.alerts().size());
         assertEquals(shipped.recordings().size(), rules.recordings().size());
-        assertEquals(7 + shipped.alerts().size(), expressions.size(), "the non-threshold rules checked");
+        assertEquals(8 + shipped.alerts().size(), expressions.size(), "the non-threshold rules checked");
         int perExporter = 0;
         for (String expr : expressions) {
             assertSelectsOnlyThrough(expr, SELECTOR, "");
-            Matcher grouping = GROUPING.matcher(expr);
+            // The threshold matches are by scope labels (thresholdScopeLabels), the join with
+            // node_exporter by hostLabels: neither is per exporter.
+            Matcher grouping = GROUPING.matcher(THRESHOLD_MATCH.matcher(expr).replaceAll(THRESHOLD_PREFIX));
             while (grouping.find()) {
                 List<String> labels = List.of(grouping.group(1).split(",\\s*"));
-                if (labels.contains("instance")) {
+                if (labels.contains("instance") && !grouping.group(1).equals(HOST_LABELS)) {
                     assertEquals(List.of("cluster", "job", "instance"), labels.subList(0, 3), expr);
                     perExporter++;
                 }
             }
         }
-        // Burst and huge size: by, on, by (le); not counting: by, on; live scan stale: on.
-        assertEquals(3 + 3 + 2 + 1, perExporter, "by/on clauses over the instance labels");
+        // Burst and huge size: by, on, by; not counting and unscraped histograms: by, on; live scan
+        // stale: on; host memory: the sum by, once in the comparison and once in each of its 4
+        // threshold branches (scopes job and instance).
+        assertEquals(3 + 3 + 2 + 2 + 1 + 5, perExporter, "by/on clauses over the instance labels");
     }
 
     /** Every panel query and both variables' queries select through the selector, then $job and $instance. */
@@ -136,7 +149,7 @@ class MixinTest {
         assertEquals(shippedDashboard, mixin.getJsonObject("dashboards").getJsonObject("memfd_exporter.json"));
     }
 
-    /** Thresholds in _config become the recorded threshold series; a bucket threshold's le is the exporter's bound. */
+    /** Thresholds in _config become the recorded threshold series; a bucket threshold's le is the bound, in both spellings. */
     @Test
     void thresholdsInTheConfigBecomeTheRecordedThresholds() throws Exception {
         JsonObject mixin = render("{ thresholds+: { floodCallsPerSecond: 50, burstCallsPerSecond: 1024,"
@@ -145,9 +158,11 @@ class MixinTest {
                 .stream().filter(recording -> recording.name().startsWith(THRESHOLD_PREFIX))
                 .collect(Collectors.groupingBy(recording -> recording.name().substring(THRESHOLD_PREFIX.length()),
                         Collectors.mapping(recording -> recording.expr() + " " + recording.labels(), Collectors.toList())));
-        assertEquals(List.of("vector(50) {}"), thresholds.get("flood_calls_per_second"));
+        assertEquals(List.of("vector(50) {}", "vector(1000) {comm=(other)}"), thresholds.get("flood_calls_per_second"));
+        // One record per spelling of le: the exporter's (Prometheus 2.x, text) and Prometheus 3's.
         assertEquals(List.of("vector(1024) {le=1024.0}"), thresholds.get("burst_calls_per_second"));
-        assertEquals(List.of("vector(17179869184) {le=1.7179869184E10}"), thresholds.get("requested_size_bytes"));
+        assertEquals(List.of("vector(17179869184) {le=1.7179869184E10}", "vector(17179869184) {le=1.7179869184e+10}"),
+                thresholds.get("requested_size_bytes"));
         assertEquals(List.of("vector(0.25) {errno=EMFILE}"), thresholds.get("failures_per_second"));
         assertEquals(List.of("vector(1073741824) {}"), thresholds.get("live_allocated_bytes"), "the others keep their defaults");
         Tool.Result notABucket = Tool.JSONNET.run("-e",
@@ -170,6 +185,11 @@ class MixinTest {
             assertTrue(metric != null, expr + ": every selector names its metric");
             if (metric.startsWith(THRESHOLD_PREFIX)) {
                 assertFalse(matcher.group(2).contains(selector), expr + ": thresholds are not the exporter's series");
+                continue;
+            }
+            if (OTHER_JOBS.containsKey(metric)) {
+                assertTrue(matcher.group(2).startsWith(OTHER_JOBS.get(metric)), expr + ": " + metric + " through its selector");
+                selected++;
                 continue;
             }
             String matchers = matcher.group(2);
