@@ -55,12 +55,17 @@ class AlertRulesTest {
         assertEquals(0, result.exitCode(), result.output());
     }
 
+    /** One promtool run per file: each gets the tool's time limit, which all of them together exceed on a busy host. */
     @Test
     void promtoolUnitTestsPass() throws Exception {
-        List<String> args = new ArrayList<>(List.of("test", "rules"));
-        args.addAll(testFiles().stream().map(Path::toString).toList());
-        Tool.Result result = Tool.PROMTOOL.run(args.toArray(String[]::new));
-        assertEquals(0, result.exitCode(), result.output());
+        List<String> failures = new ArrayList<>();
+        for (Path file : testFiles()) {
+            Tool.Result result = Tool.PROMTOOL.run("test", "rules", file.toString());
+            if (result.exitCode() != 0) {
+                failures.add(result.output());
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
     @Test
