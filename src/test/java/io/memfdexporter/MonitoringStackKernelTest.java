@@ -59,11 +59,22 @@ import io.vertx.core.json.JsonObject;
  * script, a huge ftruncate, memfd_secret calls, a held memfd, memfd code mapped
  * executable, a program running from a memfd) makes the alerts fire; they must reach
  * Prometheus's alerts and the webhook. The rules are the shipped file with
- * every {@code for:} set to 0s, nothing else changed.
+ * every {@code for:} set to 0s, nothing else changed. Prometheus scrapes as the
+ * Prometheus Operator does with the shipped PodMonitor: the Operator's job name
+ * {@code <namespace>/<name>}, then the PodMonitor's own relabelings (read from
+ * deploy/kubernetes/podmonitor.yaml), each exporter standing for a node. Then the
+ * main exporter's target is removed and restored (a scrape gap with staleness
+ * markers, as a pod deletion or a Prometheus reload makes): MemfdExporterDown
+ * fires for it, and the hourly event counts do not re-count across the gap.
  */
 @ExtendWith(RequiresBpf.class)
 class MonitoringStackKernelTest {
     private static final String JOB = "memfd_exporter";
+    /** The PodMonitor's namespace, and the nodes the two exporters stand for (their instance label). */
+    private static final String NAMESPACE = "monitoring";
+    private static final String NODE = "node-main";
+    private static final String TINY_NODE = "node-tiny";
+    private static final Path POD_MONITOR = Path.of("deploy", "kubernetes", "podmonitor.yaml");
     /** $__rate_interval as Grafana computes it for a 1 s scrape interval: at least four scrapes. */
     private static final String RATE_INTERVAL = "4s";
     private static final Duration ALERTS_TIMEOUT = Duration.ofSeconds(90);
@@ -187,8 +198,10 @@ class MonitoringStackKernelTest {
         try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0))
                 .withMaxComms(MAX_COMMS).withLiveInterval(LIVE_INTERVAL));
              Webhook webhook = Webhook.start()) {
-            String instance = "127.0.0.1:" + exporter.port();
-            String tinyInstance = "127.0.0.1:" + tiny.port();
+            // The PodMonitor names each target after its node.
+            String instance = NODE;
+            String tinyInstance = TINY_NODE;
+            Map<String, Integer> targets = Map.of(NODE, exporter.port(), TINY_NODE, tiny.port());
             // The lasting activity, started before Prometheus so that its comms are in the maps at once: a
             // flood from one thread (MemfdCreateFlood; MemfdCreateBurst, this JVM being the process), EMFILE
             // failures from python3, and python3 holding a memfd with more than 1 GiB allocated.
@@ -225,7 +238,7 @@ class MonitoringStackKernelTest {
                     new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "secret_calls_by_comm")));
 
             try (ServerProcess alertmanager = startAlertmanager(work, webhook.port());
-                 ServerProcess prometheus = startPrometheus(work, alertmanager.port(), exporter.port(), tiny.port())) {
+                 ServerProcess prometheus = startPrometheus(work, alertmanager.port(), targets)) {
                 Prometheus api = new Prometheus(prometheus.port());
                 Supplier<String> logs = () -> prometheus.logTail() + "\n" + alertmanager.logTail();
                 timings.add(lap(start, "Prometheus and Alertmanager ready"));
@@ -260,6 +273,9 @@ class MonitoringStackKernelTest {
                 assertEveryDashboardQueryReturnsData(api, instance);
                 timings.add(lap(start, "metric families and dashboard queries checked"));
 
+                assertAScrapeGapReCountsNoEvents(api, work, alertmanager.port(), targets, instance, filelessComm, webhook, logs);
+                timings.add(lap(start, "scrape gap: target vanished, restored, nothing re-counted"));
+
                 Files.createFile(stop);
                 for (CompletableFuture<Void> activity : activities) {
                     activity.get(60, TimeUnit.SECONDS);
@@ -282,6 +298,46 @@ class MonitoringStackKernelTest {
             System.out.println("MonitoringStackKernelTest timings (s since start): " + String.join("; ", timings)
                     + "; total " + seconds(start));
         }
+    }
+
+    /**
+     * The main exporter's target removed from the configuration and restored, as a pod deletion or
+     * a restart over pinned maps does: Prometheus writes staleness markers for its series, and
+     * MemfdExporterDown fires for the vanished target. Then the hourly event count, evaluated with
+     * its hour shortened so that "an hour ago" falls in the gap, counts no execution for a comm
+     * whose only one was before the gap, where the former {@code x unless x offset 1h} counts it
+     * again (which proves the gap is there).
+     */
+    private static void assertAScrapeGapReCountsNoEvents(Prometheus api, Path work, int alertmanagerPort,
+            Map<String, Integer> targets, String instance, String comm, Webhook webhook, Supplier<String> logs)
+            throws IOException, InterruptedException {
+        // The rule's selector, and the same narrowed to the comm.
+        String selector = "memfd_exec_total{job=\"" + JOB + "\"}";
+        String series = "memfd_exec_total{job=\"" + JOB + "\",instance=\"" + instance + "\",comm=\"" + comm + "\"}";
+        assertEquals(List.of("1"), api.values(series), "one execution by " + comm + " before the gap");
+        Map<String, Integer> withoutMain = new java.util.HashMap<>(targets);
+        withoutMain.remove(instance);
+        writePrometheusConfig(work, alertmanagerPort, withoutMain);
+        api.reload();
+        double gapStart = System.currentTimeMillis() / 1000.0;
+        waitForAlerts(api, webhook, List.of(new Expected("MemfdExporterDown", Map.of("instance", instance, "reason", "vanished"))), logs);
+        Thread.sleep(3000);
+        writePrometheusConfig(work, alertmanagerPort, targets);
+        api.reload();
+        waitFor(Duration.ofSeconds(30), () -> !api.query("up{job=\"" + JOB + "\",instance=\"" + instance + "\"} == 1").isEmpty(),
+                () -> instance + " is not scraped again\n" + logs.get());
+        double gapEnd = System.currentTimeMillis() / 1000.0;
+        Thread.sleep(2000);
+        double now = System.currentTimeMillis() / 1000.0;
+        long hour = Math.round(now - (gapStart + gapEnd) / 2);
+        String lastHour = RuleFile.read(RuleFile.SHIPPED).recordings().stream()
+                .filter(recording -> recording.name().equals("instance_comm_memfd_name_kind:memfd_exec:increase1h"))
+                .findFirst().orElseThrow().expr().replace(selector, series).replace("offset 1h", "offset " + hour + "s");
+        String former = "(" + series + " unless " + series + " offset " + hour + "s) or increase(" + series + "[" + hour + "s])";
+        assertEquals(List.of("1"), api.values(former, now), "the former rule re-counts across the gap: " + former);
+        assertEquals(List.of("0"), api.values(lastHour, now), lastHour);
+        assertTrue(api.rules().stream().allMatch(rule -> "ok".equals(rule.getString("health"))),
+                "every rule evaluates without error after the gap: " + api.rules());
     }
 
     /** runc's execution of its cloned binary was counted, and yet MemfdFilelessExecution stays silent for it. */
@@ -415,13 +471,46 @@ class MonitoringStackKernelTest {
                 work.resolve("alertmanager.log"), port, "/-/ready");
     }
 
-    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, int... exporterPorts)
+    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, Map<String, Integer> targets)
             throws IOException, InterruptedException {
         int port = ServerProcess.freePort();
         Path rules = work.resolve("memfd_exporter.rules.yml");
         RuleFile.copyWithFor(RuleFile.SHIPPED, "0s", rules);
-        List<String> targets = Arrays.stream(exporterPorts).mapToObj(p -> "'127.0.0.1:" + p + "'").toList();
-        Path config = Files.writeString(work.resolve("prometheus.yml"), """
+        Path config = writePrometheusConfig(work, alertmanagerPort, targets);
+        return ServerProcess.start("prometheus", List.of(Tool.PROMETHEUS.path().toString(),
+                "--config.file=" + config, "--storage.tsdb.path=" + work.resolve("prometheus-data"),
+                "--web.enable-lifecycle", "--web.listen-address=127.0.0.1:" + port),
+                work.resolve("prometheus.log"), port, "/-/ready");
+    }
+
+    /**
+     * prometheus.yml scraping each target (node name to exporter port) as the Prometheus Operator
+     * scrapes the shipped PodMonitor: the job named {@code <namespace>/<PodMonitor name>}, then the
+     * PodMonitor's relabelings as the file has them. The node name is the
+     * {@code __meta_kubernetes_pod_node_name} that Kubernetes service discovery would give.
+     */
+    private static Path writePrometheusConfig(Path work, int alertmanagerPort, Map<String, Integer> targets)
+            throws IOException {
+        Map<String, Object> podMonitor;
+        try (InputStream in = Files.newInputStream(POD_MONITOR)) {
+            podMonitor = RuleFile.yaml().load(in);
+        }
+        String name = (String) ((Map<?, ?>) podMonitor.get("metadata")).get("name");
+        Map<?, ?> endpoint = (Map<?, ?>) ((List<?>) ((Map<?, ?>) podMonitor.get("spec")).get("podMetricsEndpoints")).get(0);
+        JsonArray relabelings = new JsonArray().add(new JsonObject().put("target_label", "job")
+                .put("replacement", NAMESPACE + "/" + name));
+        for (Object relabeling : (List<?>) endpoint.get("relabelings")) {
+            JsonObject converted = new JsonObject();
+            ((Map<?, ?>) relabeling).forEach((key, value) -> converted.put(snakeCase((String) key),
+                    value instanceof List<?> list ? new JsonArray(new ArrayList<>(list)) : value));
+            relabelings.add(converted);
+        }
+        JsonArray staticConfigs = new JsonArray();
+        targets.forEach((node, port) -> staticConfigs.add(new JsonObject()
+                .put("targets", new JsonArray().add("127.0.0.1:" + port))
+                .put("labels", new JsonObject().put("__meta_kubernetes_pod_node_name", node))));
+        Path rules = work.resolve("memfd_exporter.rules.yml");
+        return Files.writeString(work.resolve("prometheus.yml"), """
                 global:
                   scrape_interval: 1s
                   scrape_timeout: 1s
@@ -434,18 +523,44 @@ class MonitoringStackKernelTest {
                         - targets: ['127.0.0.1:%d']
                 scrape_configs:
                   - job_name: %s
-                    static_configs:
-                      - targets: [%s]
-                """.formatted(rules, alertmanagerPort, JOB, String.join(", ", targets)));
-        return ServerProcess.start("prometheus", List.of(Tool.PROMETHEUS.path().toString(),
-                "--config.file=" + config, "--storage.tsdb.path=" + work.resolve("prometheus-data"),
-                "--web.listen-address=127.0.0.1:" + port), work.resolve("prometheus.log"), port, "/-/ready");
+                    metrics_path: %s
+                    static_configs: %s
+                    relabel_configs: %s
+                """.formatted(rules, alertmanagerPort, "podMonitor/" + NAMESPACE + "/" + name + "/0",
+                endpoint.get("path"), staticConfigs.encode(), relabelings.encode()));
+    }
+
+    /** sourceLabels to source_labels: the PodMonitor's field names as Prometheus spells them. */
+    private static String snakeCase(String camelCase) {
+        return camelCase.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Prometheus's HTTP API. */
     private record Prometheus(int port) {
         JsonArray query(String promql) {
             return get("/api/v1/query?query=" + encode(promql)).getJsonObject("data").getJsonArray("result");
+        }
+
+        /** The values of an instant query at a Unix time, as Prometheus formats them. */
+        List<String> values(String promql, double time) {
+            return values(get("/api/v1/query?time=" + time + "&query=" + encode(promql)).getJsonObject("data").getJsonArray("result"));
+        }
+
+        List<String> values(String promql) {
+            return values(query(promql));
+        }
+
+        private static List<String> values(JsonArray result) {
+            return result.stream().map(sample -> ((JsonObject) sample).getJsonArray("value").getString(1)).toList();
+        }
+
+        /** Makes Prometheus read its configuration file again (--web.enable-lifecycle). */
+        void reload() throws IOException, InterruptedException {
+            HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/-/reload"))
+                            .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), "reload: " + response.body());
         }
 
         List<JsonObject> firingAlerts() {
