@@ -16,7 +16,9 @@
   // matched on its own labels only, against records naming exactly those, aggregated with min:
   // a record with further labels, or the same record loaded twice, is never a many-to-many
   // error (which would fail the rule on every host), and the stricter of two duplicates applies.
-  local thresholded(series, name, keys=[], extraScopes=[], without=[]) =
+  local thresholded(multiLineSeries, name, keys=[], extraScopes=[], without=[]) =
+    // On one line: it is repeated once per branch.
+    local series = std.join(' ', [w for w in std.split(std.strReplace(multiLineSeries, '\n', ' '), ' ') if w != '']);
     local scopes = [l for l in $._config.thresholdScopeLabels if !std.member(without, l)] + extraScopes;
     local n = std.length(scopes);
     local subset(mask) = [scopes[i] for i in std.range(0, n - 1) if ((mask >> i) & 1) == 1];
@@ -173,11 +175,13 @@
             alert: 'MemfdLiveMemoryHostHigh',
             // All memfd memory on a host ((other) included) against the host's memory, where
             // node_exporter's node_memory_MemTotal_bytes names the same host (hostLabels).
+            local labels(list) = [std.stripChars(l, ' ') for l in std.split(list, ',')],
+            local perHost = std.join(', ', labels(c.instanceLabels) + [l for l in labels(c.hostLabels) if !std.member(labels(c.instanceLabels), l)]),
             expr: thresholded(|||
-              sum by (%(instanceLabels)s, %(hostLabels)s) (memfd_live_allocated_bytes{%(memfdExporterSelector)s})
+              sum by (%(perHost)s) (memfd_live_allocated_bytes{%(memfdExporterSelector)s})
                 / on (%(hostLabels)s) group_left ()
               max by (%(hostLabels)s) (node_memory_MemTotal_bytes{%(nodeExporterSelector)s})
-            ||| % c, 'live_host_memory_ratio', without=['comm']),
+            ||| % (c { perHost: perHost }), 'live_host_memory_ratio', without=['comm']),
             'for': '5m',
             labels: { severity: 'warning' },
             annotations: {
