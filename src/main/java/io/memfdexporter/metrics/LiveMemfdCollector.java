@@ -124,7 +124,7 @@ public final class LiveMemfdCollector implements MultiCollector {
         Map<String, Long> byPath = bounded(all, CGROUP_RANK, U64::add, folded, List.of(MetricFamily.LIVE_ALLOCATED_BY_CGROUP));
         GaugeSnapshot.Builder gauge = MetricFamily.LIVE_ALLOCATED_BY_CGROUP.gauge();
         byPath.forEach((path, bytes) -> gauge.dataPoint(GaugeDataPointSnapshot.builder()
-                .labels(Labels.of("cgroup", path)).value(U64.toDouble(bytes)).build()));
+                .labels(CgroupLabels.of(path)).value(U64.toDouble(bytes)).build()));
         snapshots.metricSnapshot(gauge.build());
     }
 

@@ -8,6 +8,7 @@ import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.CgroupPaths;
 import io.memfdexporter.probe.MemfdCounts;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 
@@ -43,7 +44,8 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
         Map<String, Long> byCgroup = new HashMap<>();
         read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, U64::add));
         CounterSnapshot.Builder cgroupCalls = MetricFamily.CALLS_BY_CGROUP.counter();
-        byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(point(count, "cgroup", path)));
+        byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(CounterDataPointSnapshot.builder()
+                .labels(CgroupLabels.of(path)).value(U64.toDouble(count)).build()));
         snapshots.metricSnapshot(cgroupCalls.build());
 
         snapshots.metricSnapshot(MetricFamily.OBSERVED_CALLS.counter().dataPoint(point(read.totals().calls())).build());
