@@ -10,7 +10,7 @@ import java.util.function.ToLongFunction;
 import io.memfdexporter.bpf.U64;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveScan;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
