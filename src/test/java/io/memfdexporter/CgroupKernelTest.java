@@ -104,6 +104,98 @@ class CgroupKernelTest {
         }
     }
 
+    @Test
+    void fiveThousandCgroupsMadeUsedOnceAndRemovedLeaveNothingUnrecorded() throws Exception {
+        try (ChildExporter exporter = start()) {
+            double removedBefore = Http.scrape(exporter.port()).value(REMOVED, "family", CALLS_BY_CGROUP);
+            Python.named("mfdchurn").run("""
+                    import os, sys
+                    top = sys.argv[1]
+                    for i in range(5000):
+                        d = f'{top}/churn-{i}'
+                        os.mkdir(d)
+                        with open(d + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+                        os.close(os.memfd_create('x'))
+                        with open(top + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+                        os.rmdir(d)
+                    """, cgroup(top).toString());
+            Exposition metrics = exactScrape(exporter);
+            assertEquals(0, metrics.value("memfd_create_unrecorded_total", "map", "calls_by_cgroup"),
+                    "5,000 cgroups went through a map of 4,096: each removed one gave its slot back");
+            assertEquals(5000, metrics.value(REMOVED, "family", CALLS_BY_CGROUP) - removedBefore,
+                    "each removed cgroup's call moved to the removed total (another process's removed cgroups at the same"
+                            + " moment would add to it)");
+            assertEquals(0, seriesUnder(metrics, top + "/churn-"), "no series of a removed cgroup");
+        }
+    }
+
+    /*
+     * A thread calls memfd_create in a loop while the main thread moves the process into a new cgroup, out again
+     * and removes the cgroup, 2,000 times: calls race with the removal of the cgroup they were attributed to.
+     * Every call is counted exactly once: in the series of the cgroup it stayed in, or in the removed total.
+     */
+    @Test
+    void callsRacingTheRemovalOfTheirCgroupAreNeitherLostNorCountedTwice() throws Exception {
+        try (ChildExporter exporter = start()) {
+            double removedBefore = Http.scrape(exporter.port()).value(REMOVED, "family", CALLS_BY_CGROUP);
+            String out = Python.named("mfdrace").run("""
+                    import os, sys, threading
+                    top = sys.argv[1]
+                    stop = threading.Event()
+                    made = [0]
+                    with open(top + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+                    def calls():
+                        while not stop.is_set():
+                            os.close(os.memfd_create('x'))
+                            made[0] += 1
+                    thread = threading.Thread(target=calls)
+                    thread.start()
+                    for i in range(2000):
+                        d = f'{top}/race-{i}'
+                        os.mkdir(d)
+                        with open(d + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+                        with open(top + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+                        os.rmdir(d)
+                    stop.set()
+                    thread.join()
+                    print(made[0])
+                    """, cgroup(top).toString()).stdout();
+            long made = Long.parseLong(out.strip());
+            Exposition metrics = exactScrape(exporter);
+            double counted = metrics.value(REMOVED, "family", CALLS_BY_CGROUP) - removedBefore
+                    + seriesUnder(metrics, top) + seriesUnder(metrics, "(unknown)");
+            assertTrue(made > 2000, "the calls overlapped the removals: " + made);
+            assertEquals(made, counted, "calls made in the test's cgroups, found in their series or the removed total");
+        }
+    }
+
+    private static final String REMOVED = "memfd_by_cgroup_removed_total";
+    private static final String CALLS_BY_CGROUP = "memfd_create_calls_by_cgroup_total";
+
+    /*
+     * A scrape in which sum(calls by cgroup) + removed + unrecorded == observed. The maps are read one after another
+     * while other processes on the host keep calling, so one scrape may be off by their calls; a count the probe
+     * lost would be missing from every later scrape, so five tries that all fail mean a loss.
+     */
+    private static Exposition exactScrape(ChildExporter exporter) {
+        Exposition metrics = null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            metrics = Http.scrape(exporter.port());
+            double accounted = metrics.sum(CALLS_BY_CGROUP) + metrics.value(REMOVED, "family", CALLS_BY_CGROUP)
+                    + metrics.value("memfd_create_unrecorded_total", "map", "calls_by_cgroup");
+            if (accounted == metrics.value("memfd_create_observed_calls_total")) {
+                return metrics;
+            }
+        }
+        throw new AssertionError("sum + removed + unrecorded != observed in 5 scrapes: " + metrics.family(CALLS_BY_CGROUP));
+    }
+
+    /* The sum of the calls_by_cgroup series whose cgroup is this path or starts with it. */
+    private static double seriesUnder(Exposition metrics, String prefix) {
+        return metrics.family(CALLS_BY_CGROUP).stream().filter(sample -> sample.labels().get("cgroup").startsWith(prefix))
+                .mapToDouble(Exposition.Sample::value).sum();
+    }
+
     private ChildExporter start() throws Exception {
         return ChildExporter.start(namespace.wrapper(), "--web.listen-address=127.0.0.1:0", "--no-collector.live");
     }
