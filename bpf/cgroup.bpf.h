@@ -63,7 +63,52 @@ static __always_inline void add_to_cgroup(void *map, __u64 cgroup, __u64 delta, 
 	}
 }
 
-/* Moves map[cgroup]'s count to *removed and frees the entry. */
+/* A per-cgroup sum of sizes stops here: the bit above is CGROUP_RETIRED. */
+#define CGROUP_SUM_MAX (CGROUP_RETIRED - 1)
+
+/*
+ * Adds bytes, a size a caller chose (up to 2^63 - 1 each), to map[cgroup]:
+ * the sum stops at CGROUP_SUM_MAX instead of running into CGROUP_RETIRED.
+ * *lost is what a CGROUP_COUNTED add could not add (the sum stopped, or other
+ * CPUs changed it CAS_TRIES times in a row); callers count it as unrecorded.
+ */
+static __always_inline enum cgroup_count sum_in_cgroup(void *map, __u64 cgroup, __u64 bytes, __u64 *lost)
+{
+	__u64 first = bytes > CGROUP_SUM_MAX ? CGROUP_SUM_MAX : bytes;
+	bool created;
+	__u64 *sum = counter_of(map, &cgroup, first, &created);
+	__u64 old;
+
+	*lost = 0;
+	if (created) {
+		*lost = bytes - first;
+		return CGROUP_COUNTED;
+	}
+	if (!sum)
+		return CGROUP_UNRECORDED;
+	old = *(volatile __u64 *)sum;
+	for (int i = 0; i < CAS_TRIES; i++) {
+		__u64 next, seen;
+
+		if (old & CGROUP_RETIRED)
+			return CGROUP_REMOVED;
+		/* old <= CGROUP_SUM_MAX and bytes < 2^64 - old: no wrap. */
+		next = bytes > CGROUP_SUM_MAX - old ? CGROUP_SUM_MAX : old + bytes;
+		seen = __sync_val_compare_and_swap(sum, old, next);
+		if (seen == old) {
+			*lost = bytes - (next - old);
+			return CGROUP_COUNTED;
+		}
+		old = seen;
+	}
+	*lost = bytes;
+	return CGROUP_COUNTED;
+}
+
+/*
+ * Moves map[cgroup]'s count to *removed and frees the entry. For sums of
+ * sizes (sum_in_cgroup), *removed must saturate: see retire_cgroup_sum().
+ */
 static __always_inline void retire_cgroup(void *map, __u64 cgroup, __u64 *removed)
 {
 	__u64 *count = bpf_map_lookup_elem(map, &cgroup);
@@ -74,6 +119,20 @@ static __always_inline void retire_cgroup(void *map, __u64 cgroup, __u64 *remove
 	old = __sync_lock_test_and_set(count, CGROUP_RETIRED);
 	if (!(old & CGROUP_RETIRED)) /* else another retire_cgroup() moved it, and late adds counted themselves */
 		__sync_fetch_and_add(removed, old);
+	bpf_map_delete_elem(map, &cgroup);
+}
+
+/* retire_cgroup() for a map of sum_in_cgroup(): the removed total saturates (saturating_add). */
+static __always_inline void retire_cgroup_sum(void *map, __u64 cgroup, __u64 *removed)
+{
+	__u64 *sum = bpf_map_lookup_elem(map, &cgroup);
+	__u64 old;
+
+	if (!sum)
+		return;
+	old = __sync_lock_test_and_set(sum, CGROUP_RETIRED);
+	if (!(old & CGROUP_RETIRED))
+		saturating_add(removed, old);
 	bpf_map_delete_elem(map, &cgroup);
 }
 

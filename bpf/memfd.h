@@ -91,6 +91,18 @@ struct secret_totals {
 };
 
 /*
+ * The single entry of sizes.bpf.c's per-CPU cgroup_bytes_totals map: bytes
+ * requested_bytes_by_cgroup moved out when their cgroup was removed, and bytes
+ * it could not record (full map, or a cgroup's sum at its maximum), so that
+ *   sum(requested_bytes_by_cgroup) + removed + unrecorded == all requested bytes
+ * while nothing saturates. Both saturate at 2^64 - 1.
+ */
+struct cgroup_bytes_totals {
+	__u64 removed;
+	__u64 unrecorded;
+};
+
+/*
  * A histogram of non-negative integers with power-of-two buckets: slot 0
  * counts zeros, slot i (1..65) counts values in (2^(i-2), 2^(i-1)], which is
  * Prometheus' native histogram schema 0 (bucket index i-1). sum is the sum of

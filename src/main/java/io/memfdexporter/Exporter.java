@@ -163,7 +163,7 @@ public final class Exporter implements AutoCloseable {
             CgroupPaths cgroups = CgroupPaths.ofThisHost(); // one cache for every per-cgroup family
             List<CollectorSet.Named> collectors = new ArrayList<>(List.of(
                     new CollectorSet.Named("memfd", new MemfdCollector(memfd::read, cgroups, maxCommSeries)),
-                    new CollectorSet.Named("sizes", new SizesCollector(sizes::read, maxCommSeries))));
+                    new CollectorSet.Named("sizes", new SizesCollector(sizes::read, cgroups, maxCommSeries))));
             secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
                     new SecretCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, cgroups, maxCommSeries)));

@@ -85,11 +85,13 @@ class CgroupKernelTest {
             assertEquals(41, metrics.value("memfd_create_calls_by_cgroup_total", a));
             assertEquals(7, metrics.value("memfd_create_failures_by_cgroup_total", a));
             assertEquals(3, metrics.value("memfd_exec_mappings_by_cgroup_total", a));
+            assertEquals(3 * 4096, metrics.value("memfd_requested_bytes_by_cgroup_total", a), "an ftruncate per mapped memfd");
             assertEquals(1, metrics.value("memfd_exec_by_cgroup_total", a));
             String[] b = labels(cgroupfs, "containerd://" + ID_B, UID_B);
             assertEquals(23, metrics.value("memfd_create_calls_by_cgroup_total", b));
             assertEquals(5, metrics.value("memfd_create_failures_by_cgroup_total", b));
             assertEquals(2, metrics.value("memfd_exec_mappings_by_cgroup_total", b));
+            assertEquals(2 * 4096, metrics.value("memfd_requested_bytes_by_cgroup_total", b));
             assertEquals(1, metrics.value("memfd_exec_by_cgroup_total", b));
         }
     }

@@ -90,6 +90,10 @@ public enum MetricFamily {
             "Sum of the sizes that successful ftruncate(2) and fallocate(2) calls on memfds requested, by comm;"
                     + " requests, not memory in use. Stops at 2^64-1 (1.8446744073709552e+19) instead of wrapping;"
                     + " comms are bounded as in memfd_create_calls_total.", "comm"),
+    REQUESTED_BYTES_BY_CGROUP("memfd_requested_bytes_by_cgroup", Type.COUNTER,
+            "memfd_requested_bytes_total by the caller's cgroup v2 path, container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total. A cgroup's sum stops at 2^63-1; what it cannot add is in"
+                    + " memfd_by_cgroup_unrecorded_total.", CgroupLabels.NAMES),
     REQUESTED_UNRECORDED_BYTES("memfd_requested_unrecorded_bytes", Type.COUNTER,
             "Requested bytes in no memfd_requested_bytes_total series: the map requested_bytes_by_comm was full, or the"
                     + " comm's sum had reached 2^64-1. Stops at 2^64-1 too."),
