@@ -80,11 +80,17 @@ public final class CgroupPaths {
     }
 
     /**
-     * The first cgroup2 mount of a mountinfo whose mount point exists. Lines read
-     * "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS", with spaces, tabs,
-     * newlines and backslashes in ROOT and MOUNTPOINT written as octal escapes.
+     * The cgroup2 mount of a mountinfo that sees the most of the hierarchy (the first of those) and whose mount
+     * point exists. Lines read "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE
+     * SUPER_OPTIONS", with spaces, tabs, newlines and backslashes in ROOT and MOUNTPOINT written as octal escapes.
+     * ROOT is the mount's top cgroup relative to this process's cgroup namespace: "/" for the namespace's root,
+     * "/../.." for a cgroup above it, which is how the host's tree looks from a pod (a private cgroup namespace,
+     * its own cgroup2 at /sys/fs/cgroup) given the host's /sys/fs/cgroup as a volume: that mount wins, and names
+     * every pod's cgroups by their host paths.
      */
     static Optional<Mount> cgroup2Mount(List<String> mountinfo) {
+        Optional<Mount> best = Optional.empty();
+        int bestHeight = -1;
         for (String line : mountinfo) {
             int separator = line.indexOf(" - ");
             if (separator < 0 || !line.startsWith("cgroup2 ", separator + 3)) {
@@ -95,11 +101,18 @@ public final class CgroupPaths {
                 continue;
             }
             Path point = Path.of(unescape(fields[4]));
-            if (Files.isDirectory(point)) {
-                return Optional.of(new Mount(point, unescape(fields[3])));
+            String root = unescape(fields[3]);
+            int height = 0;
+            while (root.startsWith("/..") && (root.length() == 3 || root.charAt(3) == '/')) {
+                root = root.substring(3);
+                height++;
+            }
+            if (height > bestHeight && Files.isDirectory(point)) {
+                best = Optional.of(new Mount(point, root.isEmpty() ? "/" : root));
+                bestHeight = height;
             }
         }
-        return Optional.empty();
+        return best;
     }
 
     private static String unescape(String field) {

@@ -34,6 +34,16 @@ class CgroupPathsTest {
     }
 
     @Test
+    void inAPodTheHostsTreeGivenAsAVolumeWinsOverThePodsOwnNamespace() throws IOException {
+        Path own = Files.createDirectory(tree.resolve("own"));
+        Path host = Files.createDirectory(tree.resolve("host"));
+        List<String> pod = List.of(
+                "1200 1190 0:27 / " + own + " ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw",
+                "1210 1190 0:27 /../../../.. " + host + " ro,relatime - cgroup2 cgroup2 rw,nsdelegate");
+        assertEquals(Optional.of(new CgroupPaths.Mount(host, "/")), CgroupPaths.cgroup2Mount(pod));
+    }
+
+    @Test
     void pathsAreRelativeToTheHierarchyRootEvenWhenTheMountIsASubtree() throws IOException {
         Path container = Files.createDirectories(tree.resolve("burstable/pod1/abc"));
         CgroupPaths paths = new CgroupPaths(Optional.of(new CgroupPaths.Mount(tree, "/kubepods")));
