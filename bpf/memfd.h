@@ -46,8 +46,10 @@ struct failure_key {
  *   sum(calls_by_comm) + unrecorded_comm         == calls
  *   sum(calls_by_flags) + unrecorded_flags       == calls (unrecorded_flags stays 0: an array never fills)
  *   sum(failures_by_comm) + unrecorded_failures  == failures
- *   sum(calls_by_cgroup) + unrecorded_cgroup     == calls
- * hold exactly whatever happens to the hash maps.
+ *   sum(calls_by_cgroup) + removed_cgroup + unrecorded_cgroup                   == calls
+ *   sum(failures_by_cgroup) + removed_failures_cgroup + unrecorded_failures_cgroup == failures
+ * hold exactly whatever happens to the hash maps (removed_*: counts of
+ * cgroups since removed, see cgroup.bpf.h).
  */
 struct totals {
 	__u64 calls;
@@ -57,8 +59,12 @@ struct totals {
 	__u64 unrecorded_failures;
 	__u64 unrecorded_windows; /* calls not in the rate histogram: rate_windows full or contended */
 	__u64 unrecorded_cgroup;
+	__u64 removed_cgroup;
+	__u64 unrecorded_failures_cgroup;
+	__u64 removed_failures_cgroup;
 };
 
+/* Capacity of every per-cgroup map: cgroups alive at once that made a counted call, not cgroups ever seen. */
 #define CGROUP_MAP_ENTRIES 4096
 
 /*
@@ -82,6 +88,18 @@ struct totals {
 struct secret_totals {
 	__u64 unrecorded_calls;
 	__u64 unrecorded_failures;
+};
+
+/*
+ * The single entry of sizes.bpf.c's per-CPU cgroup_bytes_totals map: bytes
+ * requested_bytes_by_cgroup moved out when their cgroup was removed, and bytes
+ * it could not record (full map, or a cgroup's sum at its maximum), so that
+ *   sum(requested_bytes_by_cgroup) + removed + unrecorded == all requested bytes
+ * while nothing saturates. Both saturate at 2^64 - 1.
+ */
+struct cgroup_bytes_totals {
+	__u64 removed;
+	__u64 unrecorded;
 };
 
 /*
@@ -125,11 +143,14 @@ struct exec_key {
 
 /*
  * The single entry of exec.bpf.c's per-CPU totals map:
- *   sum(execs_by_comm) + unrecorded == execs
+ *   sum(execs_by_comm) + unrecorded                                == execs
+ *   sum(execs_by_cgroup) + removed_cgroup + unrecorded_cgroup      == execs
  */
 struct exec_totals {
 	__u64 execs;
 	__u64 unrecorded;
+	__u64 removed_cgroup;
+	__u64 unrecorded_cgroup;
 };
 
 /*
@@ -188,7 +209,8 @@ struct exec_mapping_key {
 
 /*
  * The single entry of exec_mappings.bpf.c's per-CPU totals map:
- *   sum(exec_mappings_by_comm) + unrecorded == observed
+ *   sum(exec_mappings_by_comm) + unrecorded                           == observed
+ *   sum(exec_mappings_by_cgroup) + removed_cgroup + unrecorded_cgroup == observed
  * unchecked counts successful calls asking for PROT_EXEC whose mappings could
  * not be examined (see exec_mappings.bpf.c): not in observed, memfd or not.
  */
@@ -196,6 +218,8 @@ struct exec_mapping_totals {
 	__u64 observed;
 	__u64 unrecorded;
 	__u64 unchecked;
+	__u64 removed_cgroup;
+	__u64 unrecorded_cgroup;
 };
 
 #endif /* MEMFD_EXPORTER_H */

@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "cgroup.bpf.h"
 #include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -36,6 +37,21 @@ struct {
 	__type(value, struct log2_histogram);
 } requested_sizes SEC(".maps");
 
+/* Requested bytes per cgroup v2 id of the calling process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_MAP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u64);
+} requested_bytes_by_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgroup_bytes_totals);
+} cgroup_bytes_totals SEC(".maps");
+
 /*
  * Requested bytes not in requested_bytes_by_comm: their comm did not fit in
  * the full map, or its sum had reached U64_MAX. Saturates too.
@@ -54,6 +70,29 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } unsummed_bytes SEC(".maps");
+
+static __always_inline void record_cgroup(__u64 size)
+{
+	struct cgroup_bytes_totals *totals;
+	__u32 zero = 0;
+	__u64 lost;
+
+	totals = bpf_map_lookup_elem(&cgroup_bytes_totals, &zero);
+	if (!totals) /* cannot happen: a per-CPU array always has index 0 */
+		return;
+	switch (sum_in_cgroup(&requested_bytes_by_cgroup, bpf_get_current_cgroup_id(), size, &lost)) {
+	case CGROUP_REMOVED:
+		saturating_add(&totals->removed, size);
+		break;
+	case CGROUP_UNRECORDED:
+		saturating_add(&totals->unrecorded, size);
+		break;
+	default:
+		if (lost)
+			saturating_add(&totals->unrecorded, lost);
+		break;
+	}
+}
 
 static __always_inline void record(__u64 fd, __u64 size)
 {
@@ -82,6 +121,7 @@ static __always_inline void record(__u64 fd, __u64 size)
 	lost = saturating_add_to(&requested_bytes_by_comm, &comm, size);
 	if (lost)
 		saturating_add(unrecorded, lost);
+	record_cgroup(size);
 }
 
 /* The caller's saved user registers: the syscall's arguments, still there at exit. */
@@ -119,5 +159,18 @@ int sys_exit_fallocate(struct trace_event_raw_sys_exit *ctx)
 	len = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	/* Success implies offset >= 0, len > 0 and offset + len <= s_maxbytes: no overflow. */
 	record((__u32)PT_REGS_PARM1_CORE_SYSCALL(regs), offset + len);
+	return 0;
+}
+
+/* A cgroup v2 directory was removed: its slot in requested_bytes_by_cgroup is free again (cgroup.bpf.h). */
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int sizes_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
+{
+	struct cgroup_bytes_totals *totals;
+	__u32 zero = 0;
+
+	totals = bpf_map_lookup_elem(&cgroup_bytes_totals, &zero);
+	if (totals && ctx->root == CGROUP2_HIERARCHY)
+		retire_cgroup_sum(&requested_bytes_by_cgroup, ctx->id, &totals->removed);
 	return 0;
 }

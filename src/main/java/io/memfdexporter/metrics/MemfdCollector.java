@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import io.memfdexporter.bpf.U64;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.MemfdCounts;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
@@ -39,12 +39,12 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
 
         snapshots.metricSnapshot(failuresByComm(MetricFamily.FAILURES, read.failures()).build());
 
-        Map<Long, String> cgroupPaths = cgroups.pathsOf(read.callsByCgroup().keySet());
-        Map<String, Long> byCgroup = new HashMap<>();
-        read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, U64::add));
-        CounterSnapshot.Builder cgroupCalls = MetricFamily.CALLS_BY_CGROUP.counter();
-        byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(point(count, "cgroup", path)));
-        snapshots.metricSnapshot(cgroupCalls.build());
+        snapshots.metricSnapshot(countsByCgroup(MetricFamily.CALLS_BY_CGROUP, read.callsByCgroup(), cgroups).build());
+        snapshots.metricSnapshot(countsByCgroup(MetricFamily.FAILURES_BY_CGROUP, read.failuresByCgroup(), cgroups).build());
+        addCgroupLosses(snapshots,
+                new CgroupLosses(MetricFamily.CALLS_BY_CGROUP, read.totals().removedCgroup(), read.totals().unrecordedCgroup()),
+                new CgroupLosses(MetricFamily.FAILURES_BY_CGROUP, read.totals().removedFailuresCgroup(),
+                        read.totals().unrecordedFailuresCgroup()));
 
         snapshots.metricSnapshot(MetricFamily.OBSERVED_CALLS.counter().dataPoint(point(read.totals().calls())).build());
         snapshots.metricSnapshot(MetricFamily.OBSERVED_FAILURES.counter().dataPoint(point(read.totals().failures())).build());

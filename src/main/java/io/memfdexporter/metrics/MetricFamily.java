@@ -25,8 +25,20 @@ public enum MetricFamily {
     FAILURES("memfd_create_failures", Type.COUNTER,
             "memfd_create(2) calls that failed, by comm and errno name (EMFILE, EINVAL, ...).", "comm", "errno"),
     CALLS_BY_CGROUP("memfd_create_calls_by_cgroup", Type.COUNTER,
-            "memfd_create(2) calls by the caller's cgroup v2 path (containers, pods, systemd units); '(unknown)' for"
-                    + " cgroups removed before they could be named.", "cgroup"),
+            "memfd_create(2) calls by the caller's cgroup v2 path (containers, pods, systemd units; '(unknown)' for"
+                    + " cgroups removed before they could be named) and the container_id and pod_uid the path names, spelled"
+                    + " as kube-state-metrics spells them (empty when none).", CgroupLabels.NAMES),
+    FAILURES_BY_CGROUP("memfd_create_failures_by_cgroup", Type.COUNTER,
+            "memfd_create(2) calls that failed, by the caller's cgroup v2 path, container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
+    BY_CGROUP_REMOVED("memfd_by_cgroup_removed", Type.COUNTER,
+            "What each per-cgroup family (label family: its exposed name) counted for cgroups since removed: a removed"
+                    + " cgroup's series ends and its count moves here, freeing its slot in the kernel map, so that the"
+                    + " family's sum + this + its unrecorded count == the observed total.", "family"),
+    BY_CGROUP_UNRECORDED("memfd_by_cgroup_unrecorded", Type.COUNTER,
+            "What each per-cgroup family (label family: its exposed name) saw but could not record per cgroup because"
+                    + " its kernel map was full (" + CgroupLabels.MAP_ENTRIES + " cgroups with counts at once); it is still"
+                    + " in the family's observed total.", "family"),
     OBSERVED_CALLS("memfd_create_observed_calls", Type.COUNTER,
             "Every memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
     OBSERVED_FAILURES("memfd_create_observed_failures", Type.COUNTER,
@@ -43,6 +55,9 @@ public enum MetricFamily {
                     + " executed by root's runc, else 'other') and via ('binary': the memfd is the executable;"
                     + " 'interpreter': a #! script or binfmt_misc file in a memfd, executed by fd, handed to its interpreter).",
             "comm", "memfd_name_kind", "via"),
+    EXECS_BY_CGROUP("memfd_exec_by_cgroup", Type.COUNTER,
+            "Executions of a memfd (as in memfd_exec_total) by the executing process's cgroup v2 path, container_id and"
+                    + " pod_uid as in memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
     OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
             "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
@@ -55,6 +70,9 @@ public enum MetricFamily {
                     + " 'double_mapped' (another shared mapping of it is or may be made writable: code that can change while"
                     + " it runs), else 'sealed' (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE), else 'plain'.",
             "comm", "syscall", "kind"),
+    EXEC_MAPPINGS_BY_CGROUP("memfd_exec_mappings_by_cgroup", Type.COUNTER,
+            "Calls that left a memfd mapped executable (as in memfd_exec_mappings_total) by the calling process's cgroup"
+                    + " v2 path, container_id and pod_uid as in memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
     OBSERVED_EXEC_MAPPINGS("memfd_exec_mappings_observed", Type.COUNTER,
             "Every call that mapped a memfd executable the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXEC_MAPPINGS("memfd_exec_mappings_unrecorded", Type.COUNTER,
@@ -72,6 +90,10 @@ public enum MetricFamily {
             "Sum of the sizes that successful ftruncate(2) and fallocate(2) calls on memfds requested, by comm;"
                     + " requests, not memory in use. Stops at 2^64-1 (1.8446744073709552e+19) instead of wrapping;"
                     + " comms are bounded as in memfd_create_calls_total.", "comm"),
+    REQUESTED_BYTES_BY_CGROUP("memfd_requested_bytes_by_cgroup", Type.COUNTER,
+            "memfd_requested_bytes_total by the caller's cgroup v2 path, container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total. A cgroup's sum stops at 2^63-1; what it cannot add is in"
+                    + " memfd_by_cgroup_unrecorded_total.", CgroupLabels.NAMES),
     REQUESTED_UNRECORDED_BYTES("memfd_requested_unrecorded_bytes", Type.COUNTER,
             "Requested bytes in no memfd_requested_bytes_total series: the map requested_bytes_by_comm was full, or the"
                     + " comm's sum had reached 2^64-1. Stops at 2^64-1 too."),
@@ -131,8 +153,9 @@ public enum MetricFamily {
     LIVE_ALLOCATED_BY_CGROUP("memfd_live_allocated_bytes_by_cgroup", Type.GAUGE,
             "memfd_live_allocated_bytes by cgroup v2 path of the process each memfd is attributed to; the"
                     + " --collector.max-comms largest have a series, the rest are summed as cgroup=\"(other)\"."
-                    + " Only with --collector.live.method=bpf-iterator.",
-            "cgroup"),
+                    + " Only with --collector.live.method=bpf-iterator. container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total.",
+            CgroupLabels.NAMES),
     LIVE_SCAN_METHOD("memfd_exporter_live_scan_method", Type.GAUGE,
             "1 for how live scans find memfds: bpf_iterator (BPF task_file and task_vma iterators), or proc (walking"
                     + " /proc, the fallback where the kernel refuses the iterators).",

@@ -9,13 +9,16 @@ import java.util.Map;
  * could not hold their comm, or the comm's sum was saturated), and the bytes
  * the histogram's sum could not add (saturated), so that
  * {@code sum(bytesByComm) + unrecordedBytes == sizes.sum() + unsummedBytes}
- * when no call happened during the read and nothing reached 2^64 - 1. All are
+ * when no call happened during the read and nothing reached 2^64 - 1; the
+ * same bytes by cgroup, with {@code cgroupTotals} in the role of unrecordedBytes. All are
  * u64s (see {@link io.memfdexporter.bpf.U64}).
  */
 public record SizesCounts(Log2Histogram sizes, Map<CommKey, Long> bytesByComm, long unrecordedBytes,
-                          long unsummedBytes, List<MapFill> fill) implements ProbeCounts {
+                          long unsummedBytes, Map<Long, Long> bytesByCgroup, CgroupBytesTotals cgroupTotals,
+                          List<MapFill> fill) implements ProbeCounts {
     public SizesCounts {
         bytesByComm = Map.copyOf(bytesByComm);
+        bytesByCgroup = Map.copyOf(bytesByCgroup);
         fill = List.copyOf(fill);
     }
 }

@@ -18,7 +18,7 @@ import io.memfdexporter.bpf.BpfUnavailableException;
  */
 public final class SizesProbe implements Probe {
     static final String OBJECT_RESOURCE = "/bpf/sizes.bpf.o";
-    static final String[] PROGRAMS = {"sys_exit_ftruncate", "sys_exit_fallocate"};
+    static final String[] PROGRAMS = {"sys_exit_ftruncate", "sys_exit_fallocate", "sizes_cgroup_rmdir"};
     private static final Logger LOG = Logger.getLogger(SizesProbe.class.getName());
 
     private final BpfObject object;
@@ -27,6 +27,8 @@ public final class SizesProbe implements Probe {
     private final BpfMap sizes;
     private final BpfMap unrecordedBytes;
     private final BpfMap unsummedBytes;
+    private final BpfMap bytesByCgroup;
+    private final BpfMap cgroupTotals;
 
     private SizesProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
@@ -35,6 +37,8 @@ public final class SizesProbe implements Probe {
         this.sizes = object.map("requested_sizes");
         this.unrecordedBytes = object.map("unrecorded_bytes");
         this.unsummedBytes = object.map("unsummed_bytes");
+        this.bytesByCgroup = object.map("requested_bytes_by_cgroup");
+        this.cgroupTotals = object.map("cgroup_bytes_totals");
     }
 
     /**
@@ -48,7 +52,7 @@ public final class SizesProbe implements Probe {
         try {
             object.setMaxEntries("requested_bytes_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
-            LOG.info("attached to syscalls:sys_exit_{ftruncate,fallocate}");
+            LOG.info("attached to syscalls:sys_exit_{ftruncate,fallocate} and cgroup:cgroup_rmdir");
             return new SizesProbe(object, links);
         } catch (RuntimeException e) {
             object.close();
@@ -70,9 +74,13 @@ public final class SizesProbe implements Probe {
     public SizesCounts read() {
         Map<CommKey, Long> bytes = new HashMap<>();
         int commEntries = bytesByComm.forEach((key, value) -> bytes.put(CommKey.read(key), value.getLong()));
+        CgroupCounts.Read byCgroup = CgroupCounts.of(bytesByCgroup);
         Log2Histogram histogram = Log2Histogram.sumPerCpu(sizes.lookupPerCpu(0), sizes.paddedValueSize());
-        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0),
-                List.of(new MapFill(bytesByComm.name(), commEntries, bytesByComm.maxEntries())));
+        CgroupBytesTotals cgroupSums = CgroupBytesTotals.sumPerCpu(cgroupTotals.lookupPerCpu(0), cgroupTotals.paddedValueSize());
+        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0), byCgroup.counts(),
+                cgroupSums, List.of(
+                        new MapFill(bytesByComm.name(), commEntries, bytesByComm.maxEntries()),
+                        new MapFill(bytesByCgroup.name(), byCgroup.entries(), bytesByCgroup.maxEntries())));
     }
 
     @Override

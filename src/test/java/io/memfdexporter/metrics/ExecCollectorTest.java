@@ -18,7 +18,7 @@ import io.memfdexporter.probe.ExecKey;
 import io.memfdexporter.probe.ExecTotals;
 import io.memfdexporter.probe.ExecVia;
 import io.memfdexporter.probe.MapFill;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MemfdCounts;
 import io.memfdexporter.probe.MemfdNameKind;
@@ -35,8 +35,8 @@ class ExecCollectorTest {
             new ExecKey(new CommKey("python3".getBytes(StandardCharsets.UTF_8)), MemfdNameKind.OTHER, true,
                     ExecVia.INTERPRETER), 4L,
             key("", MemfdNameKind.OTHER, false), 1L,
-            key("", MemfdNameKind.OTHER, true), 3L),
-            new ExecTotals(15, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
+            key("", MemfdNameKind.OTHER, true), 3L), Map.of(),
+            new ExecTotals(15, 0, 0, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
 
     @Test
     void labelsEachKeyByCommNameKindAndViaWithUnknownCommsApart() throws IOException {
@@ -84,12 +84,12 @@ class ExecCollectorTest {
 
     /** Both collectors in one registry, as the exporter registers them, in the text format. */
     private static String render(Supplier<ExecCounts> counts) throws IOException {
-        MemfdCounts memfd = new MemfdCounts(Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0),
+        MemfdCounts memfd = new MemfdCounts(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
                 new Log2Histogram(new long[Log2Histogram.SLOTS], 0), List.of(new MapFill("calls_by_comm", 0, 64)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(
                 new CollectorSet.Named("memfd", new MemfdCollector(() -> memfd, CgroupPaths.ofThisHost(), 200)),
-                new CollectorSet.Named("exec", new ExecCollector(counts, 200))), new BuildInfo("test", "1.1", "17")));
+                new CollectorSet.Named("exec", new ExecCollector(counts, CgroupPaths.ofThisHost(), 200))), new BuildInfo("test", "1.1", "17")));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ExpositionFormats.init().getPrometheusTextFormatWriter().write(out, registry.scrape());
         return out.toString(StandardCharsets.UTF_8);

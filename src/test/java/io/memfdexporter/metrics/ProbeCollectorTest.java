@@ -11,6 +11,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.memfdexporter.cgroup.CgroupPaths;
+import io.memfdexporter.probe.CgroupBytesTotals;
 import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.FailureKey;
 import io.memfdexporter.probe.Log2Histogram;
@@ -31,10 +33,10 @@ class ProbeCollectorTest {
         long[] slots = new long[Log2Histogram.SLOTS];
         slots[Log2Histogram.slotOf(12288)] = 1;
         SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), Map.of(SH, 12288L), 0, 0,
-                List.of(new MapFill("requested_bytes_by_comm", 1, 8)));
+                Map.of(), new CgroupBytesTotals(0, 0), List.of(new MapFill("requested_bytes_by_comm", 1, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(
-                new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, 200)),
+                new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, CgroupPaths.ofThisHost(), 200)),
                 new CollectorSet.Named("secret", new SecretCollector(() -> {
                     throw new IllegalStateException("map read failed");
                 }, 200))), new BuildInfo("1", "1.1", "17")));
@@ -71,9 +73,9 @@ class ProbeCollectorTest {
         slots[Log2Histogram.slotOf(Long.MAX_VALUE)] = 2;
         CommKey other = new CommKey("other".getBytes(StandardCharsets.US_ASCII));
         SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, -2L), Map.of(SH, -1L, other, Long.MIN_VALUE),
-                Long.MIN_VALUE, 5, List.of(new MapFill("requested_bytes_by_comm", 2, 8)));
+                Long.MIN_VALUE, 5, Map.of(), new CgroupBytesTotals(-1L, 0), List.of(new MapFill("requested_bytes_by_comm", 2, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
-        registry.register(new CollectorSet(List.of(new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, 1))),
+        registry.register(new CollectorSet(List.of(new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, CgroupPaths.ofThisHost(), 1))),
                 new BuildInfo("1", "1.1", "17")));
 
         Exposition text = scrape(registry);
@@ -84,6 +86,8 @@ class ProbeCollectorTest {
         assertEquals(9.223372036854775808E18, text.value("memfd_requested_unrecorded_bytes_total"));
         assertEquals(1.8446744073709552E19, text.value("memfd_requested_size_bytes_sum"), "2^64 - 2, nearest double");
         assertEquals(5, text.value("memfd_requested_size_unsummed_bytes_total"));
+        assertEquals(1.8446744073709552E19, text.value("memfd_by_cgroup_removed_total", "family",
+                "memfd_requested_bytes_by_cgroup_total"), "a saturated u64 removed total");
     }
 
     private static Exposition scrape(PrometheusRegistry registry) throws Exception {

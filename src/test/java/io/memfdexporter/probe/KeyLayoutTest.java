@@ -42,16 +42,18 @@ class KeyLayoutTest {
     @Test
     void execMappingTotalsAreSummedAcrossCpus() {
         ByteBuffer perCpu = ByteBuffer.allocate(2 * ExecMappingTotals.SIZE).order(ByteOrder.nativeOrder());
-        perCpu.putLong(1).putLong(20).putLong(300).putLong(4).putLong(50).putLong(600).flip();
-        assertEquals(new ExecMappingTotals(5, 70, 900), ExecMappingTotals.sumPerCpu(perCpu, ExecMappingTotals.SIZE));
+        perCpu.putLong(1).putLong(20).putLong(300).putLong(4000).putLong(50000)
+                .putLong(4).putLong(50).putLong(600).putLong(7000).putLong(80000).flip();
+        assertEquals(new ExecMappingTotals(5, 70, 900, 11000, 130000), ExecMappingTotals.sumPerCpu(perCpu, ExecMappingTotals.SIZE));
     }
 
     @Test
     void execTotalsAreSummedAcrossCpusWithTheirStride() {
-        int stride = 16; // sizeof(struct exec_totals)
+        int stride = 32; // sizeof(struct exec_totals)
         ByteBuffer perCpu = ByteBuffer.allocate(2 * stride).order(ByteOrder.nativeOrder());
-        perCpu.putLong(0, 3).putLong(8, 1).putLong(stride, 4).putLong(stride + 8, 2);
-        assertEquals(new ExecTotals(7, 3), ExecTotals.sumPerCpu(perCpu, stride));
+        perCpu.putLong(0, 3).putLong(8, 1).putLong(16, 10).putLong(24, 100)
+                .putLong(stride, 4).putLong(stride + 8, 2).putLong(stride + 16, 20).putLong(stride + 24, 200);
+        assertEquals(new ExecTotals(7, 3, 30, 300), ExecTotals.sumPerCpu(perCpu, stride));
     }
 
     @Test
@@ -65,14 +67,15 @@ class KeyLayoutTest {
 
     @Test
     void totalsAreSummedAcrossCpusWithTheirStride() {
-        int stride = 56; // sizeof(struct totals), already a multiple of 8
+        int stride = 80; // sizeof(struct totals), already a multiple of 8
         ByteBuffer perCpu = ByteBuffer.allocate(3 * stride).order(ByteOrder.nativeOrder());
         for (int cpu = 0; cpu < 3; cpu++) {
-            for (int field = 0; field < 7; field++) {
+            for (int field = 0; field < 10; field++) {
                 perCpu.putLong(cpu * stride + field * 8, (cpu + 1) * (long) Math.pow(10, field));
             }
         }
-        assertEquals(new Totals(6, 60, 600, 6000, 60000, 600000, 6000000), Totals.sumPerCpu(perCpu, stride));
+        assertEquals(new Totals(6, 60, 600, 6000, 60000, 600000, 6000000, 60000000, 600000000, 6000000000L),
+                Totals.sumPerCpu(perCpu, stride));
     }
 
     @Test
