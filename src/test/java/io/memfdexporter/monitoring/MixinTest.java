@@ -42,6 +42,10 @@ class MixinTest {
     /** What tells one exporter from another once the selector spans clusters. */
     private static final String INSTANCE_LABELS = "cluster, job, instance";
     private static final String CONFIG = "{ memfdExporterSelector: '" + SELECTOR + "', instanceLabels: '" + INSTANCE_LABELS + "' }";
+    /** kube-state-metrics as a user of the drill-down might select it. */
+    private static final String KUBE_STATE_METRICS = "cluster=\"eu-1\", job=\"ksm\"";
+    /** Prometheus's own series of the alerts: the dashboard selects them by alert name, job and instance. */
+    private static final Pattern ALERT_SERIES = Pattern.compile("ALERTS(_FOR_STATE)?");
     /** A by (...) or on (...) clause of PromQL: its label list. */
     private static final Pattern GROUPING = Pattern.compile("\\b(?:by|on) \\(([^)]*)\\)");
 
@@ -86,7 +90,7 @@ class MixinTest {
         assertEquals(7 + shipped.alerts().size(), expressions.size(), "the non-threshold rules checked");
         int perExporter = 0;
         for (String expr : expressions) {
-            assertSelectsOnlyThrough(expr, SELECTOR, "");
+            assertSelectsOnlyThrough(expr, SELECTOR, "", null);
             Matcher grouping = GROUPING.matcher(expr);
             while (grouping.find()) {
                 List<String> labels = List.of(grouping.group(1).split(",\\s*"));
@@ -100,16 +104,21 @@ class MixinTest {
         assertEquals(3 + 3 + 2 + 1, perExporter, "by/on clauses over the instance labels");
     }
 
-    /** Every panel query and both variables' queries select through the selector, then $job and $instance. */
+    /**
+     * Every panel query and the job and instance variables' queries select through the selector, then $job
+     * and $instance; kube-state-metrics' series (the drill-down) through its own configured selector.
+     */
     @Test
     void everyDashboardQuerySelectsTheExportersSeriesWithTheConfiguredSelector() throws Exception {
-        JsonObject mixin = render(CONFIG);
+        JsonObject mixin = render(CONFIG.replace(" }", ", dashboard+: { kubeStateMetricsSelector: '" + KUBE_STATE_METRICS + "' } }"));
         Dashboard dashboard = Dashboard.of(mixin.getJsonObject("dashboards").getJsonObject("memfd_exporter.json"));
         List<Dashboard.Query> queries = dashboard.queries();
         assertEquals(Dashboard.read(Dashboard.SHIPPED).queries().size(), queries.size());
         for (Dashboard.Query query : queries) {
-            assertSelectsOnlyThrough(query.expr(), SELECTOR, ", job=~\"$job\", instance=~\"$instance\"");
+            assertSelectsOnlyThrough(query.expr(), SELECTOR, ", job=~\"$job\", instance=~\"$instance\"", KUBE_STATE_METRICS);
         }
+        assertEquals("label_values(kube_pod_container_info{" + KUBE_STATE_METRICS + ", namespace=~\"$namespace\"}, pod)",
+                dashboard.variable("pod").getString("definition"));
         assertEquals("label_values(memfd_exporter_build_info{" + SELECTOR + "}, job)",
                 dashboard.variable("job").getString("definition"));
         assertEquals("label_values(memfd_exporter_build_info{" + SELECTOR + ", job=~\"$job\"}, instance)",
@@ -159,10 +168,11 @@ class MixinTest {
     /**
      * Every series selector of the expression: the threshold series carry no
      * selector (they are recorded from vector(), without the exporter's
-     * labels); every other one starts with the selector's matchers, then {@code rest}.
+     * labels); kube-state-metrics' (kube_*) start with {@code kubeStateMetrics}; Prometheus's
+     * ALERTS series are Prometheus's; every other one starts with the selector's matchers, then {@code rest}.
      * No series is read outside a selector but the thresholds.
      */
-    private static void assertSelectsOnlyThrough(String expr, String selector, String rest) {
+    private static void assertSelectsOnlyThrough(String expr, String selector, String rest, String kubeStateMetrics) {
         Matcher matcher = MetricNames.SELECTOR.matcher(expr);
         int selected = 0;
         while (matcher.find()) {
@@ -170,6 +180,14 @@ class MixinTest {
             assertTrue(metric != null, expr + ": every selector names its metric");
             if (metric.startsWith(THRESHOLD_PREFIX)) {
                 assertFalse(matcher.group(2).contains(selector), expr + ": thresholds are not the exporter's series");
+                continue;
+            }
+            if (kubeStateMetrics != null && metric.startsWith("kube_")) {
+                assertTrue(matcher.group(2).startsWith(kubeStateMetrics), expr + ": " + metric + " through " + kubeStateMetrics);
+                continue;
+            }
+            if (kubeStateMetrics != null && ALERT_SERIES.matcher(metric).matches()) {
+                selected++;
                 continue;
             }
             String matchers = matcher.group(2);

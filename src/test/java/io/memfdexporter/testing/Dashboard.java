@@ -71,6 +71,7 @@ public final class Dashboard {
         return panels;
     }
 
+    /** The queries of every panel, then of every annotation (its panel is "annotation NAME", its refId the empty string). */
     public List<Query> queries() {
         List<Query> queries = new ArrayList<>();
         for (JsonObject panel : panels()) {
@@ -78,6 +79,10 @@ public final class Dashboard {
                 JsonObject object = (JsonObject) target;
                 queries.add(new Query(panel.getString("title"), object.getString("refId"), object.getString("expr")));
             }
+        }
+        for (Object annotation : json.getJsonObject("annotations").getJsonArray("list")) {
+            JsonObject object = (JsonObject) annotation;
+            queries.add(new Query("annotation " + object.getString("name"), "", object.getString("expr")));
         }
         return queries;
     }
