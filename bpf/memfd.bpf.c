@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "cgroup.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -55,6 +56,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } calls_by_cgroup SEC(".maps");
+
+/* Failed calls per cgroup v2 id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_MAP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u64);
+} failures_by_cgroup SEC(".maps");
 
 /* Per process (tgid): the open one-second window, see memfd.h. */
 struct {
@@ -217,8 +226,7 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 		__sync_fetch_and_add(&total->unrecorded_flags, 1);
 
 	cgroup = bpf_get_current_cgroup_id();
-	if (!increment(&calls_by_cgroup, &cgroup))
-		__sync_fetch_and_add(&total->unrecorded_cgroup, 1);
+	add_to_cgroup(&calls_by_cgroup, cgroup, 1, &total->removed_cgroup, &total->unrecorded_cgroup);
 
 	if (!count_in_window())
 		__sync_fetch_and_add(&total->unrecorded_windows, 1);
@@ -231,6 +239,8 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 		failure.err = (__s32)-ret;
 		if (!increment(&failures_by_comm, &failure))
 			__sync_fetch_and_add(&total->unrecorded_failures, 1);
+		add_to_cgroup(&failures_by_cgroup, cgroup, 1, &total->removed_failures_cgroup,
+			      &total->unrecorded_failures_cgroup);
 	}
 	return 0;
 }
@@ -258,6 +268,19 @@ int sched_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 	old = __sync_lock_test_and_set(window, 0);
 	record_window(window_count(old));
 	bpf_map_delete_elem(&rate_windows, &tgid);
+	return 0;
+}
+
+/* A cgroup v2 directory was removed: its slots in the per-cgroup maps are free again. */
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int memfd_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
+{
+	struct totals *total = this_cpu_totals();
+
+	if (!total || ctx->root != CGROUP2_HIERARCHY)
+		return 0;
+	retire_cgroup(&calls_by_cgroup, ctx->id, &total->removed_cgroup);
+	retire_cgroup(&failures_by_cgroup, ctx->id, &total->removed_failures_cgroup);
 	return 0;
 }
 

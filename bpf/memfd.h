@@ -46,8 +46,10 @@ struct failure_key {
  *   sum(calls_by_comm) + unrecorded_comm         == calls
  *   sum(calls_by_flags) + unrecorded_flags       == calls (unrecorded_flags stays 0: an array never fills)
  *   sum(failures_by_comm) + unrecorded_failures  == failures
- *   sum(calls_by_cgroup) + unrecorded_cgroup     == calls
- * hold exactly whatever happens to the hash maps.
+ *   sum(calls_by_cgroup) + removed_cgroup + unrecorded_cgroup                   == calls
+ *   sum(failures_by_cgroup) + removed_failures_cgroup + unrecorded_failures_cgroup == failures
+ * hold exactly whatever happens to the hash maps (removed_*: counts of
+ * cgroups since removed, see cgroup.bpf.h).
  */
 struct totals {
 	__u64 calls;
@@ -57,8 +59,12 @@ struct totals {
 	__u64 unrecorded_failures;
 	__u64 unrecorded_windows; /* calls not in the rate histogram: rate_windows full or contended */
 	__u64 unrecorded_cgroup;
+	__u64 removed_cgroup;
+	__u64 unrecorded_failures_cgroup;
+	__u64 removed_failures_cgroup;
 };
 
+/* Capacity of every per-cgroup map: cgroups alive at once that made a counted call, not cgroups ever seen. */
 #define CGROUP_MAP_ENTRIES 4096
 
 /*

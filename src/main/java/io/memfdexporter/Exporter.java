@@ -28,7 +28,7 @@ import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.metrics.SecretCollector;
 import io.memfdexporter.metrics.SizesCollector;
 import io.memfdexporter.privileges.PrivilegeDrop;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.ExecMappingProbe;
 import io.memfdexporter.probe.ExecProbe;
 import io.memfdexporter.probe.MemfdProbe;
@@ -160,8 +160,9 @@ public final class Exporter implements AutoCloseable {
             List<Probe> attached = List.copyOf(probes);
 
             int maxCommSeries = config.maxCommSeries();
+            CgroupPaths cgroups = CgroupPaths.ofThisHost(); // one cache for every per-cgroup family
             List<CollectorSet.Named> collectors = new ArrayList<>(List.of(
-                    new CollectorSet.Named("memfd", new MemfdCollector(memfd::read, CgroupPaths.ofThisHost(), maxCommSeries)),
+                    new CollectorSet.Named("memfd", new MemfdCollector(memfd::read, cgroups, maxCommSeries)),
                     new CollectorSet.Named("sizes", new SizesCollector(sizes::read, maxCommSeries))));
             secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
                     new SecretCollector(probe::read, maxCommSeries))));
@@ -170,8 +171,7 @@ public final class Exporter implements AutoCloseable {
                     new ExecMappingCollector(probe::read, maxCommSeries))));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (live != null) {
-                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, CgroupPaths.ofThisHost(),
-                        maxCommSeries)));
+                collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, cgroups, maxCommSeries)));
             }
             PrometheusRegistry registry = new PrometheusRegistry();
             BuildInfo buildInfo = BuildInfo.current(Native.get().libbpfVersion());

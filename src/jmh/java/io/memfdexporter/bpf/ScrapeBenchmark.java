@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 import io.memfdexporter.Exporter;
 import io.memfdexporter.metrics.MemfdCollector;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MapFill;
@@ -148,7 +148,7 @@ public class ScrapeBenchmark {
 
     private MemfdCounts counts() {
         long[] noSlots = new long[Log2Histogram.SLOTS];
-        return new MemfdCounts(read(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
+        return new MemfdCounts(read(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
                 List.of(new MapFill(map.name(), keys, map.maxEntries())));
     }
 

@@ -10,7 +10,7 @@ import java.util.function.ToLongFunction;
 import io.memfdexporter.bpf.U64;
 import io.memfdexporter.live.LiveMemfdMonitor;
 import io.memfdexporter.live.LiveScan;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
@@ -124,7 +124,7 @@ public final class LiveMemfdCollector implements MultiCollector {
         Map<String, Long> byPath = bounded(all, CGROUP_RANK, U64::add, folded, List.of(MetricFamily.LIVE_ALLOCATED_BY_CGROUP));
         GaugeSnapshot.Builder gauge = MetricFamily.LIVE_ALLOCATED_BY_CGROUP.gauge();
         byPath.forEach((path, bytes) -> gauge.dataPoint(GaugeDataPointSnapshot.builder()
-                .labels(Labels.of("cgroup", path)).value(U64.toDouble(bytes)).build()));
+                .labels(CgroupLabels.of(path)).value(U64.toDouble(bytes)).build()));
         snapshots.metricSnapshot(gauge.build());
     }
 

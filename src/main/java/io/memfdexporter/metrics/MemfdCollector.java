@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import io.memfdexporter.bpf.U64;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.MemfdCounts;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
@@ -39,12 +39,12 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
 
         snapshots.metricSnapshot(failuresByComm(MetricFamily.FAILURES, read.failures()).build());
 
-        Map<Long, String> cgroupPaths = cgroups.pathsOf(read.callsByCgroup().keySet());
-        Map<String, Long> byCgroup = new HashMap<>();
-        read.callsByCgroup().forEach((id, count) -> byCgroup.merge(cgroupPaths.get(id), count, U64::add));
-        CounterSnapshot.Builder cgroupCalls = MetricFamily.CALLS_BY_CGROUP.counter();
-        byCgroup.forEach((path, count) -> cgroupCalls.dataPoint(point(count, "cgroup", path)));
-        snapshots.metricSnapshot(cgroupCalls.build());
+        snapshots.metricSnapshot(countsByCgroup(MetricFamily.CALLS_BY_CGROUP, read.callsByCgroup(), cgroups).build());
+        snapshots.metricSnapshot(countsByCgroup(MetricFamily.FAILURES_BY_CGROUP, read.failuresByCgroup(), cgroups).build());
+        snapshots.metricSnapshot(MetricFamily.BY_CGROUP_REMOVED.counter()
+                .dataPoint(removed(MetricFamily.CALLS_BY_CGROUP, read.totals().removedCgroup()))
+                .dataPoint(removed(MetricFamily.FAILURES_BY_CGROUP, read.totals().removedFailuresCgroup()))
+                .build());
 
         snapshots.metricSnapshot(MetricFamily.OBSERVED_CALLS.counter().dataPoint(point(read.totals().calls())).build());
         snapshots.metricSnapshot(MetricFamily.OBSERVED_FAILURES.counter().dataPoint(point(read.totals().failures())).build());
@@ -54,6 +54,7 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
                 .dataPoint(point(read.totals().unrecordedFailures(), "map", "failures_by_comm"))
                 .dataPoint(point(read.totals().unrecordedWindows(), "map", "rate_windows"))
                 .dataPoint(point(read.totals().unrecordedCgroup(), "map", "calls_by_cgroup"))
+                .dataPoint(point(read.totals().unrecordedFailuresCgroup(), "map", "failures_by_cgroup"))
                 .build());
         snapshots.metricSnapshot(MetricFamily.CALLS_PER_PROCESS_SECOND.histogram()
                 .dataPoint(Log2HistogramPoints.of(read.callsPerProcessSecond(), MAX_CALLS_EXPONENT, Labels.EMPTY))

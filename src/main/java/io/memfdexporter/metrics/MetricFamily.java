@@ -25,8 +25,16 @@ public enum MetricFamily {
     FAILURES("memfd_create_failures", Type.COUNTER,
             "memfd_create(2) calls that failed, by comm and errno name (EMFILE, EINVAL, ...).", "comm", "errno"),
     CALLS_BY_CGROUP("memfd_create_calls_by_cgroup", Type.COUNTER,
-            "memfd_create(2) calls by the caller's cgroup v2 path (containers, pods, systemd units); '(unknown)' for"
-                    + " cgroups removed before they could be named.", "cgroup"),
+            "memfd_create(2) calls by the caller's cgroup v2 path (containers, pods, systemd units; '(unknown)' for"
+                    + " cgroups removed before they could be named) and the container_id and pod_uid the path names, spelled"
+                    + " as kube-state-metrics spells them (empty when none).", CgroupLabels.NAMES),
+    FAILURES_BY_CGROUP("memfd_create_failures_by_cgroup", Type.COUNTER,
+            "memfd_create(2) calls that failed, by the caller's cgroup v2 path, container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
+    BY_CGROUP_REMOVED("memfd_by_cgroup_removed", Type.COUNTER,
+            "What each per-cgroup family (label family: its exposed name) counted for cgroups since removed: a removed"
+                    + " cgroup's series ends and its count moves here, freeing its slot in the kernel map, so that the"
+                    + " family's sum + this + its unrecorded count == the observed total.", "family"),
     OBSERVED_CALLS("memfd_create_observed_calls", Type.COUNTER,
             "Every memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
     OBSERVED_FAILURES("memfd_create_observed_failures", Type.COUNTER,
@@ -35,7 +43,8 @@ public enum MetricFamily {
             "memfd_create(2) calls one process made in one second: one observation per process per one-second window"
                     + " that starts at its first call (log2 buckets; native histogram schema 0)."),
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
-            "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm)"
+            "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm,"
+                    + " failures_by_cgroup)"
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     EXECS("memfd_exec", Type.COUNTER,
             "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
@@ -131,8 +140,9 @@ public enum MetricFamily {
     LIVE_ALLOCATED_BY_CGROUP("memfd_live_allocated_bytes_by_cgroup", Type.GAUGE,
             "memfd_live_allocated_bytes by cgroup v2 path of the process each memfd is attributed to; the"
                     + " --collector.max-comms largest have a series, the rest are summed as cgroup=\"(other)\"."
-                    + " Only with --collector.live.method=bpf-iterator.",
-            "cgroup"),
+                    + " Only with --collector.live.method=bpf-iterator. container_id and pod_uid as in"
+                    + " memfd_create_calls_by_cgroup_total.",
+            CgroupLabels.NAMES),
     LIVE_SCAN_METHOD("memfd_exporter_live_scan_method", Type.GAUGE,
             "1 for how live scans find memfds: bpf_iterator (BPF task_file and task_vma iterators), or proc (walking"
                     + " /proc, the fallback where the kernel refuses the iterators).",

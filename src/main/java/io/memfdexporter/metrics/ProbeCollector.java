@@ -1,5 +1,6 @@
 package io.memfdexporter.metrics;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -7,6 +8,7 @@ import java.util.function.Supplier;
 
 import io.memfdexporter.bpf.Errnos;
 import io.memfdexporter.bpf.U64;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.FailureKey;
 import io.memfdexporter.probe.MapFill;
@@ -94,6 +96,25 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
                 CounterDataPointSnapshot.builder().labels(Labels.of("comm", row.comm()).merge(row.other()))
                         .value(U64.toDouble(count)).build()));
         return counter;
+    }
+
+    /**
+     * A counter family labelled by cgroup (CgroupLabels): ids with the same path are summed. Bounded by the kernel
+     * map's capacity, whose slots removed cgroups give back (bpf/cgroup.bpf.h).
+     */
+    static CounterSnapshot.Builder countsByCgroup(MetricFamily family, Map<Long, Long> counts, CgroupPaths cgroups) {
+        Map<Long, String> paths = cgroups.pathsOf(counts.keySet());
+        Map<String, Long> byPath = new HashMap<>();
+        counts.forEach((id, count) -> byPath.merge(paths.get(id), count, U64::add));
+        CounterSnapshot.Builder counter = family.counter();
+        byPath.forEach((path, count) -> counter.dataPoint(CounterDataPointSnapshot.builder()
+                .labels(CgroupLabels.of(path)).value(U64.toDouble(count)).build()));
+        return counter;
+    }
+
+    /** A point of {@link MetricFamily#BY_CGROUP_REMOVED}: what {@code family} counted for cgroups since removed. */
+    static CounterDataPointSnapshot removed(MetricFamily family, long count) {
+        return point(count, "family", family.exposedName());
     }
 
     private TopComms commSeries(MetricFamily family) {

@@ -9,10 +9,12 @@ import java.util.Map;
  * with {@link #totals()} exactly only when no call happened during the read.
  */
 public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
-                          Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup, Totals totals,
+                          Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup,
+                          Map<Long, Long> failuresByCgroup, Totals totals,
                           Log2Histogram callsPerProcessSecond, List<MapFill> fill) implements ProbeCounts {
     public MemfdCounts {
         callsByCgroup = Map.copyOf(callsByCgroup);
+        failuresByCgroup = Map.copyOf(failuresByCgroup);
         callsByComm = Map.copyOf(callsByComm);
         callsByFlags = Map.copyOf(callsByFlags);
         failures = Map.copyOf(failures);

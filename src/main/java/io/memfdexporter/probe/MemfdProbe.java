@@ -21,7 +21,7 @@ public final class MemfdProbe implements Probe {
     public static final int DEFAULT_MAX_COMMS = 10240;
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
-    static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit"};
+    static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit", "memfd_cgroup_rmdir"};
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
@@ -32,6 +32,7 @@ public final class MemfdProbe implements Probe {
     private final BpfMap failuresByComm;
     private final BpfMap totals;
     private final BpfMap callsByCgroup;
+    private final BpfMap failuresByCgroup;
     private final BpfMap rateWindows;
     private final BpfMap rateHistogram;
 
@@ -43,6 +44,7 @@ public final class MemfdProbe implements Probe {
         this.failuresByComm = object.map("failures_by_comm");
         this.totals = object.map("totals");
         this.callsByCgroup = object.map("calls_by_cgroup");
+        this.failuresByCgroup = object.map("failures_by_cgroup");
         this.rateWindows = object.map("rate_windows");
         this.rateHistogram = object.map("rate_histogram");
     }
@@ -63,7 +65,7 @@ public final class MemfdProbe implements Probe {
             object.setMaxEntries("calls_by_comm", maxComms);
             object.setMaxEntries("failures_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
-            LOG.info(() -> "attached to syscalls:sys_exit_memfd_create and sched:sched_process_exit (libbpf " + Native.get().libbpfVersion()
+            LOG.info(() -> "attached to syscalls:sys_exit_memfd_create, sched:sched_process_exit and cgroup:cgroup_rmdir (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
             return new MemfdProbe(object, links);
         } catch (RuntimeException e) {
@@ -97,16 +99,17 @@ public final class MemfdProbe implements Probe {
         int flagEntries = flags.size();
         Map<FailureKey, Long> failures = new HashMap<>();
         int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
-        Map<Long, Long> cgroups = new HashMap<>();
-        int cgroupEntries = callsByCgroup.forEach((key, value) -> cgroups.put(key.getLong(), value.getLong()));
+        CgroupCounts.Read cgroups = CgroupCounts.of(callsByCgroup);
+        CgroupCounts.Read failureCgroups = CgroupCounts.of(failuresByCgroup);
         int windowEntries = rateWindows.forEach((key, value) -> { });
         Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(0));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new MemfdCounts(calls, flags, failures, cgroups, sum, perSecond, List.of(
+        return new MemfdCounts(calls, flags, failures, cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
                 new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
                 new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries()),
-                new MapFill(callsByCgroup.name(), cgroupEntries, callsByCgroup.maxEntries()),
+                new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
+                new MapFill(failuresByCgroup.name(), failureCgroups.entries(), failuresByCgroup.maxEntries()),
                 new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));
     }
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.memfdexporter.metrics.CommLabel;
 import io.memfdexporter.metrics.LiveMemfdCollector;
-import io.memfdexporter.probe.CgroupPaths;
+import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.RequiresBpf;

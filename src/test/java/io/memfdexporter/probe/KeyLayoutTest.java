@@ -65,14 +65,15 @@ class KeyLayoutTest {
 
     @Test
     void totalsAreSummedAcrossCpusWithTheirStride() {
-        int stride = 56; // sizeof(struct totals), already a multiple of 8
+        int stride = 80; // sizeof(struct totals), already a multiple of 8
         ByteBuffer perCpu = ByteBuffer.allocate(3 * stride).order(ByteOrder.nativeOrder());
         for (int cpu = 0; cpu < 3; cpu++) {
-            for (int field = 0; field < 7; field++) {
+            for (int field = 0; field < 10; field++) {
                 perCpu.putLong(cpu * stride + field * 8, (cpu + 1) * (long) Math.pow(10, field));
             }
         }
-        assertEquals(new Totals(6, 60, 600, 6000, 60000, 600000, 6000000), Totals.sumPerCpu(perCpu, stride));
+        assertEquals(new Totals(6, 60, 600, 6000, 60000, 600000, 6000000, 60000000, 600000000, 6000000000L),
+                Totals.sumPerCpu(perCpu, stride));
     }
 
     @Test

@@ -24,16 +24,36 @@ public final class MountNamespace implements AutoCloseable {
         this.holder = holder;
     }
 
+    /**
+     * Where {@link #withOwnCgroup2()} mounts cgroup2: a place no host uses, so a test passing with it shows that
+     * the exporter finds cgroup2 wherever it is mounted.
+     */
+    public static final String CGROUP2 = "/mnt/memfd-test-cgroup2";
+
     /** A copy of the host's mounts without anything at /sys/fs/bpf, whatever the host has there. */
     public static MountNamespace withoutBpffs() throws IOException {
+        return start("while umount /sys/fs/bpf 2>/dev/null; do :; done");
+    }
+
+    /**
+     * A copy of the host's mounts whose only cgroup2 mount is a fresh one at {@link #CGROUP2}, whether the host
+     * has cgroup2 at /sys/fs/cgroup, at /sys/fs/cgroup/unified or nowhere: tests that name cgroups do not depend on
+     * the runner's mounts. (It is the host's cgroup hierarchy: cgroups made in it are the host's, and must be removed.)
+     */
+    public static MountNamespace withOwnCgroup2() throws IOException {
+        return start("grep ' - cgroup2 ' /proc/self/mountinfo | cut -d' ' -f5 | sort -r | while read -r m; do umount -l \"$m\";"
+                + " done && mount -t tmpfs -o size=64k,mode=755 none /mnt && mkdir " + CGROUP2 + " && mount -t cgroup2 none " + CGROUP2);
+    }
+
+    private static MountNamespace start(String setup) throws IOException {
         Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "while umount /sys/fs/bpf 2>/dev/null; do :; done; echo ready; read _")
+                setup + " && echo ready; read _")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         MountNamespace namespace = new MountNamespace(holder);
         BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
         if (!"ready".equals(out.readLine())) {
             namespace.close();
-            throw new IllegalStateException("unshare --mount failed (needs CAP_SYS_ADMIN)");
+            throw new IllegalStateException("unshare --mount or its setup failed (needs CAP_SYS_ADMIN): " + setup);
         }
         return namespace;
     }

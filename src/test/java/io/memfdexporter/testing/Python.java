@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -55,13 +57,15 @@ public final class Python {
         return copy;
     }
 
-    /** Runs a script to completion (reaped, 60 s at most); fails the test when it exits non-zero. */
-    public Result run(String script) throws IOException, InterruptedException {
+    /** Runs a script with these arguments (sys.argv[1:]) to completion (reaped, 60 s at most); fails the test when it exits non-zero. */
+    public Result run(String script, String... args) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("mfdpy");
         Path link = dir.resolve(comm);
         try {
             Files.createSymbolicLink(link, executable != null ? executable : interpreter());
-            return exec(link.toString(), "-c", script);
+            List<String> command = new ArrayList<>(List.of(link.toString(), "-c", script));
+            command.addAll(List.of(args));
+            return exec(command.toArray(String[]::new));
         } finally {
             Files.deleteIfExists(link);
             Files.deleteIfExists(dir);
