@@ -2,6 +2,7 @@ package io.memfdexporter;
 
 import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -41,6 +42,7 @@ import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Dashboard;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.MetricNames;
+import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
 import io.memfdexporter.testing.RuleFile;
@@ -156,6 +158,48 @@ class MonitoringStackKernelTest {
                 + "os.execve(fd, ['python3', '-c', CHILD], dict(os.environ))\n";
     }
 
+    /** kube-state-metrics' names of the pod whose container cgroup this test makes, containerd and systemd driver style. */
+    private static final String NAMESPACE = "mfd-e2e";
+    private static final String POD = "payload-7d9f";
+    private static final String CONTAINER = "worker";
+    private static final String CONTAINER_HEX = "9e7c1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544332211a0b0c0d0e0f";
+    private static final String POD_UID = "2f6b8c1e-3d4a-4b5c-9d6e-7f8091a2b3c4";
+    /** memfd_create calls the container's process makes (the last memfd it keeps), and the bytes it allocates to it. */
+    private static final int CONTAINER_CALLS = 37;
+    private static final long CONTAINER_HELD_BYTES = 1L << 20;
+    /**
+     * Moves itself into the cgroup directory argv[1] and makes CALLS calls, holding the last memfd until stopped:
+     * one at once (its series starts), the others once the file argv[2] exists (Prometheus has scraped the
+     * series, so that its rate is above 0).
+     */
+    private static final String CONTAINER_SCRIPT = """
+            import sys
+            with open(sys.argv[1] + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+            os.close(os.memfd_create('x'))
+            while not os.path.exists(sys.argv[2]) and not os.path.exists(STOP): time.sleep(0.1)
+            for _ in range(CALLS - 2): os.close(os.memfd_create('x'))
+            fd = os.memfd_create('held')
+            os.posix_fallocate(fd, 0, HELD_BYTES)
+            until_stop()
+            """;
+    /**
+     * Names its thread after each argument in turn and makes memfd_create calls under it for a second, more
+     * under each later name: a top 10 chosen at every step changes as the later names overtake the earlier.
+     */
+    private static final String ROTATE_SCRIPT = """
+            import ctypes, os, sys, time
+            libc = ctypes.CDLL(None)
+            for i, name in enumerate(sys.argv[1:]):
+                libc.prctl(15, name.encode(), 0, 0, 0)
+                for _ in range(10):
+                    for _ in range(5 * (i + 1)): os.close(os.memfd_create('x'))
+                    time.sleep(0.1)
+            """;
+    /** Comms the rotation goes through: more than the dashboard's top 10. */
+    private static final int ROTATED_COMMS = 12;
+    /** $__range for the instant queries: longer than this test. */
+    private static final String RANGE = "15m";
+
     /** An alert this test makes fire, identified by labels only this test's activity carries. */
     private record Expected(String alertname, Map<String, String> labels) {
         boolean matches(JsonObject alertLabels) {
@@ -180,13 +224,28 @@ class MonitoringStackKernelTest {
         String mapperComm = uniqueComm("mfdmapper");
         String residentComm = uniqueComm("mfdresid");
         String scriptComm = uniqueComm("mfdscript");
+        String containerId = "containerd://" + CONTAINER_HEX;
+        List<String> rotated = new ArrayList<>();
+        for (int i = 0; i < ROTATED_COMMS; i++) {
+            rotated.add(uniqueComm("mfdtop").substring(0, 13) + String.format("%02d", i));
+        }
         Path stop = work.resolve("stop-activity");
+        Path containerGo = work.resolve("container-go");
         List<CompletableFuture<Void>> activities = new ArrayList<>();
+        // The container: a cgroup shaped as containerd and the systemd driver make them, under a directory of this
+        // test's, made through a cgroup2 mount of a private mount namespace (whatever the runner mounts).
+        String top = "/mfde2e-" + ProcessHandle.current().pid();
+        String containerCgroup = top + "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                + POD_UID.replace('-', '_') + ".slice/cri-containerd-" + CONTAINER_HEX + ".scope";
+        MountNamespace cgroups = MountNamespace.withOwnCgroup2();
+        Path cgroupRoot = cgroups.path(MountNamespace.CGROUP2);
+        Files.createDirectories(cgroupRoot.resolve(containerCgroup.substring(1)));
         // A second exporter whose per-comm maps hold one comm: every other comm's events are unrecorded.
         Exporter tiny = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(1));
         try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0))
                 .withMaxComms(MAX_COMMS).withLiveInterval(LIVE_INTERVAL));
-             Webhook webhook = Webhook.start()) {
+             Webhook webhook = Webhook.start();
+             StaticExposition kubeStateMetrics = StaticExposition.start(kubePodSeries(containerId))) {
             String instance = "127.0.0.1:" + exporter.port();
             String tinyInstance = "127.0.0.1:" + tiny.port();
             // The lasting activity, started before Prometheus so that its comms are in the maps at once: a
@@ -199,6 +258,9 @@ class MonitoringStackKernelTest {
             // Code from memfds that stays: python3 mapping a memfd executable, and python3 running from one.
             activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(mapperComm, stop, MAP_EXEC_SCRIPT), NEW_THREAD));
             activities.add(CompletableFuture.runAsync(() -> runPython(residentComm, residentScript(residentComm, stop)), NEW_THREAD));
+            activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop("mfdworker", stop, "CALLS = " + CONTAINER_CALLS
+                    + "\nHELD_BYTES = " + CONTAINER_HELD_BYTES + "\n" + CONTAINER_SCRIPT,
+                    cgroupRoot.resolve(containerCgroup.substring(1)).toString(), containerGo.toString()), NEW_THREAD));
             List<Expected> expected = List.of(
                     new Expected("MemfdCreateFlood", Map.of("instance", instance, "comm", floodComm)),
                     new Expected("MemfdCreateBurst", Map.of("instance", instance)),
@@ -225,7 +287,8 @@ class MonitoringStackKernelTest {
                     new Expected("MemfdCreateUnrecorded", Map.of("instance", tinyInstance, "map", "secret_calls_by_comm")));
 
             try (ServerProcess alertmanager = startAlertmanager(work, webhook.port());
-                 ServerProcess prometheus = startPrometheus(work, alertmanager.port(), exporter.port(), tiny.port())) {
+                 ServerProcess prometheus = startPrometheus(work, alertmanager.port(), kubeStateMetrics.port(),
+                         exporter.port(), tiny.port())) {
                 Prometheus api = new Prometheus(prometheus.port());
                 Supplier<String> logs = () -> prometheus.logTail() + "\n" + alertmanager.logTail();
                 timings.add(lap(start, "Prometheus and Alertmanager ready"));
@@ -234,6 +297,7 @@ class MonitoringStackKernelTest {
                             () -> target + " is not up in Prometheus\n" + logs.get());
                 }
                 timings.add(lap(start, "both targets up"));
+                Files.createFile(containerGo);
 
                 // The one-off events, once Prometheus has scraped the counters they raise at 0 (increase()
                 // sees no event made before a counter's first sample): a memfd execution, runc's (which must
@@ -247,6 +311,8 @@ class MonitoringStackKernelTest {
                         .run("NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(spoofComm, "NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(scriptComm, SCRIPT_EXEC_SCRIPT);
+                long rotationStart = System.currentTimeMillis() / 1000;
+                Python.named(rotated.get(0)).run(ROTATE_SCRIPT, rotated.toArray(String[]::new));
                 CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
                         new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
                         new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));
@@ -257,7 +323,11 @@ class MonitoringStackKernelTest {
                 assertTrue(api.rules().stream().allMatch(rule -> "ok".equals(rule.getString("health"))),
                         "every rule evaluates without error: " + api.rules());
                 assertEveryMetricFamilyIsInPrometheus(api, instance);
-                assertEveryDashboardQueryReturnsData(api, instance);
+                Map<String, String> variables = Map.of("job", JOB, "instance", instance, "__rate_interval", RATE_INTERVAL,
+                        "__range", RANGE, "namespace", NAMESPACE, "pod", POD, "container", CONTAINER, "cgroup", ".*");
+                assertEveryDashboardQueryReturnsData(api, variables, containerCgroup);
+                assertTheDrillDownNamesTheContainer(api, variables, containerId, containerCgroup);
+                assertTopkGraphsDrawAtMostTheirN(api, variables, rotationStart, rotated);
                 timings.add(lap(start, "metric families and dashboard queries checked"));
 
                 Files.createFile(stop);
@@ -268,6 +338,7 @@ class MonitoringStackKernelTest {
                 tiny = null;
                 waitForAlerts(api, webhook, List.of(new Expected("MemfdExporterDown", Map.of("instance", tinyInstance))), logs);
                 timings.add(lap(start, "down alert at the webhook once the tiny exporter stopped"));
+                assertTargetsPanelCountsTheDownTarget(api);
             }
         } finally {
             if (!Files.exists(stop)) {
@@ -278,6 +349,13 @@ class MonitoringStackKernelTest {
             }
             for (CompletableFuture<Void> activity : activities) {
                 activity.exceptionally(failure -> null).get(60, TimeUnit.SECONDS);
+            }
+            try { // children first; each is empty: the container's process exited with the activities
+                for (String cgroup = containerCgroup; cgroup.startsWith(top); cgroup = cgroup.substring(0, cgroup.lastIndexOf('/'))) {
+                    Files.delete(cgroupRoot.resolve(cgroup.substring(1)));
+                }
+            } finally {
+                cgroups.close();
             }
             System.out.println("MonitoringStackKernelTest timings (s since start): " + String.join("; ", timings)
                     + "; total " + seconds(start));
@@ -306,9 +384,9 @@ class MonitoringStackKernelTest {
     }
 
     /** Every panel's every query, and the variables' label_values queries, as Grafana would send them. */
-    private static void assertEveryDashboardQueryReturnsData(Prometheus api, String instance) throws IOException {
+    private static void assertEveryDashboardQueryReturnsData(Prometheus api, Map<String, String> variables,
+                                                             String containerCgroup) throws IOException {
         Dashboard dashboard = Dashboard.read(Dashboard.SHIPPED);
-        Map<String, String> variables = Map.of("job", JOB, "instance", instance, "__rate_interval", RATE_INTERVAL);
         List<String> empty = new ArrayList<>();
         for (Dashboard.Query query : dashboard.queries()) {
             String expr = query.substitute(variables);
@@ -319,13 +397,122 @@ class MonitoringStackKernelTest {
         assertTrue(empty.isEmpty(), "dashboard queries without data:\n" + String.join("\n", empty));
 
         Pattern labelValues = Pattern.compile("label_values\\((.+), *(\\w+)\\)");
-        for (String name : List.of("job", "instance")) {
+        Map<String, String> offered = new java.util.HashMap<>(variables);
+        offered.put("cgroup", containerCgroup);
+        for (String name : List.of("job", "instance", "namespace", "pod", "container", "cgroup")) {
             Matcher definition = labelValues.matcher(dashboard.variable(name).getString("definition"));
             assertTrue(definition.matches(), name);
-            assertTrue(api.labelValues(definition.group(2), Dashboard.substitute(definition.group(1), variables))
-                            .contains(variables.get(name)),
-                    "variable " + name + " offers " + variables.get(name));
+            List<String> values = api.labelValues(definition.group(2), Dashboard.substitute(definition.group(1), variables));
+            assertTrue(values.contains(offered.get(name)), "variable " + name + " offers " + offered.get(name) + ": " + values);
         }
+    }
+
+    /**
+     * The containers table names the container's calls, memory and first appearance by kube-state-metrics'
+     * namespace, pod and container, although two pending containers (container_id="") are in
+     * kube_pod_container_info; without kube-state-metrics' names the same rows keep their cgroup path.
+     */
+    private static void assertTheDrillDownNamesTheContainer(Prometheus api, Map<String, String> variables,
+                                                            String containerId, String containerCgroup)
+            throws IOException, InterruptedException {
+        String instance = variables.get("instance");
+        String calls = "memfd_create_calls_by_cgroup_total{instance=\"" + instance + "\",container_id=\"" + containerId
+                + "\",pod_uid=\"" + POD_UID + "\",cgroup=\"" + containerCgroup + "\"}";
+        waitFor(Duration.ofSeconds(30), () -> api.query(calls + " == " + CONTAINER_CALLS).size() == 1,
+                () -> calls + ": " + api.query(calls));
+        Map<String, String> names = Map.of("instance", instance, "namespace", NAMESPACE, "pod", POD, "container", CONTAINER);
+        List<Dashboard.Query> table = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Who is doing it: containers and cgroups")).toList();
+        assertEquals(3, table.size());
+        Sample rate = single(api.query(table.get(0).substitute(variables)), names);
+        assertTrue(rate.value() > 0, "calls/s " + rate);
+        assertEquals(CONTAINER_HELD_BYTES, single(api.query(table.get(1).substitute(variables)), names).value(), "live bytes");
+        double firstSeen = single(api.query(table.get(2).substitute(variables)), names).value();
+        assertTrue(firstSeen > System.currentTimeMillis() - 300_000 && firstSeen <= System.currentTimeMillis(),
+                "first seen (ms) within this test: " + firstSeen);
+        // The pod narrowed to one that is not this one: the container's row goes, the other cgroups stay by path.
+        Map<String, String> otherPod = new java.util.HashMap<>(variables);
+        otherPod.put("pod", "pending-1");
+        JsonArray narrowed = api.query(table.get(0).substitute(otherPod));
+        assertTrue(narrowed.stream().map(JsonObject.class::cast).noneMatch(series -> series.getJsonObject("metric").containsKey("pod")),
+                "no row names a pod: " + narrowed);
+        assertTrue(narrowed.stream().map(JsonObject.class::cast).noneMatch(series ->
+                containerCgroup.equals(series.getJsonObject("metric").getString("cgroup"))), "nor is the container by path: " + narrowed);
+        assertFalse(narrowed.isEmpty(), "the cgroups kube-state-metrics does not name stay");
+    }
+
+    /**
+     * Each top-10 graph, as the range query Grafana sends over this test's time, draws at most 10 series,
+     * where topk(10, ...) alone draws more: the rotation's later comms overtake the earlier ones.
+     */
+    private static void assertTopkGraphsDrawAtMostTheirN(Prometheus api, Map<String, String> variables, long from,
+                                                         List<String> rotated) throws IOException {
+        long to = System.currentTimeMillis() / 1000;
+        Map<String, String> range = new java.util.HashMap<>(variables);
+        range.put("__range", (to - from) + "s");
+        String perStep = "topk(10, sum by (instance, comm) (instance_comm:memfd_create_calls:rate5m{job=\"" + JOB
+                + "\", instance=\"" + variables.get("instance") + "\"}))";
+        int perStepSeries = api.queryRange(perStep, from, to).size();
+        assertTrue(perStepSeries > 10, "topk alone, chosen at every step, draws more than 10: " + perStepSeries);
+        int graphs = 0;
+        for (Dashboard.Query query : Dashboard.read(Dashboard.SHIPPED).queries()) {
+            if (query.expr().contains("topk(10,")) {
+                JsonArray series = api.queryRange(query.substitute(range), from, to);
+                assertTrue(series.size() <= 10, query.panel() + " draws " + series.size() + " series");
+                graphs++;
+            }
+        }
+        assertEquals(9, graphs);
+        JsonArray byComm = api.queryRange(Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Calls/s by comm (top 10)")).findFirst().orElseThrow().substitute(range), from, to);
+        assertEquals(10, byComm.size(), "a full top 10: " + byComm);
+        System.out.println("MonitoringStackKernelTest: topk(10) chosen per step drew " + perStepSeries
+                + " series over the rotation, the dashboard's " + byComm.size());
+    }
+
+    /** Once the tiny exporter is down: up 1, total 2, down 1 (red). */
+    private static void assertTargetsPanelCountsTheDownTarget(Prometheus api) throws IOException {
+        Dashboard.Query[] targets = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Targets up / total")).toArray(Dashboard.Query[]::new);
+        Map<String, String> all = Map.of("job", JOB, "instance", ".+");
+        assertEquals(3, targets.length);
+        double[] expected = {1, 2, 1};
+        for (int i = 0; i < targets.length; i++) {
+            String expr = targets[i].substitute(all);
+            assertEquals(expected[i], single(api.query(expr), expr).value(), expr);
+        }
+    }
+
+    /** One sample of a query's result. */
+    private record Sample(JsonObject metric, double value) {
+    }
+
+    /** The one series of a result whose labels include the given ones. */
+    private static Sample single(JsonArray result, Map<String, String> labels) {
+        List<JsonObject> matching = result.stream().map(JsonObject.class::cast)
+                .filter(series -> labels.entrySet().stream().allMatch(label ->
+                        label.getValue().equals(series.getJsonObject("metric").getString(label.getKey()))))
+                .toList();
+        assertEquals(1, matching.size(), "one series with " + labels + " in " + result);
+        return new Sample(matching.get(0).getJsonObject("metric"),
+                Double.parseDouble(matching.get(0).getJsonArray("value").getString(1)));
+    }
+
+    private static Sample single(JsonArray result, String query) {
+        assertEquals(1, result.size(), query + ": " + result);
+        return single(result, Map.of());
+    }
+
+    /** kube-state-metrics' series of the pod: its running container, and two pending pods' (container_id=""). */
+    private static String kubePodSeries(String containerId) {
+        return """
+                # TYPE kube_pod_container_info gauge
+                kube_pod_container_info{namespace="%1$s",pod="%2$s",uid="%4$s",container="%3$s",image="registry.example/payload:1",container_id="%5$s"} 1
+                kube_pod_container_info{namespace="%1$s",pod="pending-1",uid="11111111-2222-4333-8444-555555555555",container="%3$s",image="registry.example/payload:1",container_id=""} 1
+                kube_pod_container_info{namespace="%1$s",pod="pending-2",uid="66666666-7777-4888-9999-000000000000",container="%3$s",image="registry.example/payload:1",container_id=""} 1
+                # TYPE kube_pod_info gauge
+                kube_pod_info{namespace="%1$s",pod="%2$s",uid="%4$s",node="node-1"} 1
+                """.formatted(NAMESPACE, POD, CONTAINER, POD_UID, containerId);
     }
 
     private static void waitForAlerts(Prometheus api, Webhook webhook, List<Expected> expected, Supplier<String> logs)
@@ -379,13 +566,13 @@ class MonitoringStackKernelTest {
     }
 
     /** A script that defines and calls until_stop (UNTIL_STOP), with STOP set to the file that ends it. */
-    private static void runPythonUntilStop(String comm, Path stop, String script) {
-        runPython(comm, "STOP = '" + stop + "'\n" + UNTIL_STOP + script);
+    private static void runPythonUntilStop(String comm, Path stop, String script, String... args) {
+        runPython(comm, "STOP = '" + stop + "'\n" + UNTIL_STOP + script, args);
     }
 
-    private static void runPython(String comm, String script) {
+    private static void runPython(String comm, String script, String... args) {
         try {
-            Python.named(comm).run(script);
+            Python.named(comm).run(script, args);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -415,7 +602,8 @@ class MonitoringStackKernelTest {
                 work.resolve("alertmanager.log"), port, "/-/ready");
     }
 
-    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, int... exporterPorts)
+    /** Scrapes the exporters as job memfd_exporter, and kube-state-metrics (its own labels kept, as kube-prometheus does). */
+    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, int kubeStateMetricsPort, int... exporterPorts)
             throws IOException, InterruptedException {
         int port = ServerProcess.freePort();
         Path rules = work.resolve("memfd_exporter.rules.yml");
@@ -436,7 +624,11 @@ class MonitoringStackKernelTest {
                   - job_name: %s
                     static_configs:
                       - targets: [%s]
-                """.formatted(rules, alertmanagerPort, JOB, String.join(", ", targets)));
+                  - job_name: kube-state-metrics
+                    honor_labels: true
+                    static_configs:
+                      - targets: ['127.0.0.1:%d']
+                """.formatted(rules, alertmanagerPort, JOB, String.join(", ", targets), kubeStateMetricsPort));
         return ServerProcess.start("prometheus", List.of(Tool.PROMETHEUS.path().toString(),
                 "--config.file=" + config, "--storage.tsdb.path=" + work.resolve("prometheus-data"),
                 "--web.listen-address=127.0.0.1:" + port), work.resolve("prometheus.log"), port, "/-/ready");
@@ -446,6 +638,12 @@ class MonitoringStackKernelTest {
     private record Prometheus(int port) {
         JsonArray query(String promql) {
             return get("/api/v1/query?query=" + encode(promql)).getJsonObject("data").getJsonArray("result");
+        }
+
+        /** A range query from one second to another, a step a second: the series of a Grafana graph. */
+        JsonArray queryRange(String promql, long from, long to) {
+            return get("/api/v1/query_range?query=" + encode(promql) + "&start=" + from + "&end=" + to + "&step=1")
+                    .getJsonObject("data").getJsonArray("result");
         }
 
         List<JsonObject> firingAlerts() {
@@ -478,6 +676,38 @@ class MonitoringStackKernelTest {
 
         private static String encode(String value) {
             return URLEncoder.encode(value, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A /metrics page of fixed text, as a stand-in for kube-state-metrics. */
+    private static final class StaticExposition implements AutoCloseable {
+        private final HttpServer server;
+
+        private StaticExposition(HttpServer server) {
+            this.server = server;
+        }
+
+        static StaticExposition start(String text) throws IOException {
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            byte[] body = text.getBytes(StandardCharsets.UTF_8);
+            server.createContext("/metrics", exchange -> {
+                try (exchange) {
+                    exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+                    exchange.sendResponseHeaders(200, body.length);
+                    exchange.getResponseBody().write(body);
+                }
+            });
+            server.start();
+            return new StaticExposition(server);
+        }
+
+        int port() {
+            return server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
         }
     }
 
