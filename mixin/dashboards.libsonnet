@@ -16,14 +16,19 @@
   // job and instance variables, with braces; matchers, the same without braces (to add
   // matchers of a panel's own); ksm, kube-state-metrics' series narrowed by the
   // namespace, pod and container variables; ksmAll, all its containers that have an id
-  // (a container not started yet has container_id="", which must match nothing).
+  // (a container not started yet has container_id="", which must match nothing); ksmPods
+  // and ksmPodsAll, its pods (kube_pod_info) the same ways, with the exporter's label pod_uid.
   local matchers = '%s, job=~"$job", instance=~"$instance"' % $._config.memfdExporterSelector,
   local ksmAll = 'kube_pod_container_info{%s, container_id!=""}' % d.kubeStateMetricsSelector,
+  // kube_pod_info names the pod's UID uid; the exporter, pod_uid.
+  local ksmPods(matchers) = 'label_replace(kube_pod_info{%s, uid!=""%s}, "pod_uid", "$1", "uid", "(.+)")' % [d.kubeStateMetricsSelector, matchers],
   local placeholders = {
     selector: '{%s}' % matchers,
     matchers: matchers,
     ksm: 'kube_pod_container_info{%s, container_id!="", namespace=~"$namespace", pod=~"$pod", container=~"$container"}' % d.kubeStateMetricsSelector,
     ksmAll: ksmAll,
+    ksmPods: ksmPods(', namespace=~"$namespace", pod=~"$pod"'),
+    ksmPodsAll: ksmPods(''),
     // The memfd alerts of the selected job; those about one instance follow the instance
     // variable, those about the job as a whole (no instance label) always show.
     alerts: 'alertname=~"Memfd.*", job=~"$job", instance=~"$instance|"',
@@ -47,26 +52,35 @@
   local topkOverRange(n, by, expr) =
     '(%(expr)s)\nand on (%(by)s)\ntopk(%(n)d, max_over_time((%(expr)s)[$__range:] @ end()))' % { expr: std.stripChars(expr, '\n'), by: by, n: n },
 
-  // An aggregation of a per-cgroup family by container: the series of containers
-  // kube-state-metrics knows get their namespace, pod and container (narrowed by those
-  // variables), the others keep their cgroup path (narrowed by the cgroup variable).
-  // series(m) is the family's series (or an expression over them) with matchers m.
+  // An aggregation of a per-cgroup family by container, in three tiers: the series of
+  // containers kube-state-metrics knows get their namespace, pod and container (narrowed by
+  // those variables); the others of pods it knows (a sandbox, a container it has not reported
+  // yet or never will, being short-lived) get namespace and pod, joined on pod_uid; the rest
+  // keep their cgroup path (narrowed by the cgroup variable). series(m) is the family's series
+  // (or an expression over them) with matchers m.
   local byContainer(aggregation, series) = |||
     %(aggregation)s by (instance, namespace, pod, container) (
-      %(joined)s
+      %(byContainerId)s
       * on (container_id) group_left (namespace, pod, container)
       max by (container_id, namespace, pod, container) (%%(ksm)s)
     )
     or
+    %(aggregation)s by (instance, namespace, pod) (
+      (%(byPodUid)s unless on (container_id) %%(ksmAll)s)
+      * on (pod_uid) group_left (namespace, pod)
+      max by (pod_uid, namespace, pod) (%%(ksmPods)s)
+    )
+    or
     %(aggregation)s by (instance, cgroup) (
-      %(unjoined)s
-      unless on (container_id)
-      %%(ksmAll)s
+      %(byPath)s
+      unless on (container_id) %%(ksmAll)s
+      unless on (pod_uid) %%(ksmPodsAll)s
     )
   ||| % {
     aggregation: aggregation,
-    joined: series('%(matchers)s, container_id!=""'),
-    unjoined: series('%(matchers)s, cgroup=~"$cgroup"'),
+    byContainerId: series('%(matchers)s, container_id!=""'),
+    byPodUid: series('%(matchers)s, pod_uid!=""'),
+    byPath: series('%(matchers)s, cgroup=~"$cgroup"'),
   },
 
   // "First seen": the earliest scrape within the dashboard's range that carried the series,

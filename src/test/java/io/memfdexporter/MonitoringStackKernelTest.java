@@ -164,6 +164,9 @@ class MonitoringStackKernelTest {
     private static final String CONTAINER = "worker";
     private static final String CONTAINER_HEX = "9e7c1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544332211a0b0c0d0e0f";
     private static final String POD_UID = "2f6b8c1e-3d4a-4b5c-9d6e-7f8091a2b3c4";
+    /** The pod's sandbox: a container of the pod that kube-state-metrics does not list. */
+    private static final String SANDBOX_HEX = "5a5b5c5d5e5f50515253545556575859a0a1a2a3a4a5a6a7a8a9b0b1b2b3b4b5";
+    private static final int SANDBOX_CALLS = 5;
     /** memfd_create calls the container's process makes (the last memfd it keeps), and the bytes it allocates to it. */
     private static final int CONTAINER_CALLS = 37;
     private static final long CONTAINER_HELD_BYTES = 1L << 20;
@@ -239,7 +242,9 @@ class MonitoringStackKernelTest {
                 + POD_UID.replace('-', '_') + ".slice/cri-containerd-" + CONTAINER_HEX + ".scope";
         MountNamespace cgroups = MountNamespace.withOwnCgroup2();
         Path cgroupRoot = cgroups.path(MountNamespace.CGROUP2);
+        String sandboxCgroup = containerCgroup.replace(CONTAINER_HEX, SANDBOX_HEX);
         Files.createDirectories(cgroupRoot.resolve(containerCgroup.substring(1)));
+        Files.createDirectories(cgroupRoot.resolve(sandboxCgroup.substring(1)));
         // A second exporter whose per-comm maps hold one comm: every other comm's events are unrecorded.
         Exporter tiny = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(1));
         try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0))
@@ -298,6 +303,10 @@ class MonitoringStackKernelTest {
                 }
                 timings.add(lap(start, "both targets up"));
                 Files.createFile(containerGo);
+                Python.named("mfdsandbox").run("import os, sys\n"
+                        + "with open(sys.argv[1] + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))\n"
+                        + "for _ in range(" + SANDBOX_CALLS + "): os.close(os.memfd_create('x'))\n",
+                        cgroupRoot.resolve(sandboxCgroup.substring(1)).toString());
 
                 // The one-off events, once Prometheus has scraped the counters they raise at 0 (increase()
                 // sees no event made before a counter's first sample): a memfd execution, runc's (which must
@@ -327,6 +336,7 @@ class MonitoringStackKernelTest {
                         "__range", RANGE, "namespace", NAMESPACE, "pod", POD, "container", CONTAINER, "cgroup", ".*");
                 assertEveryDashboardQueryReturnsData(api, variables, containerCgroup);
                 assertTheDrillDownNamesTheContainer(api, variables, containerId, containerCgroup);
+                assertTheSandboxIsNamedByItsPod(api, variables, sandboxCgroup);
                 assertTopkGraphsDrawAtMostTheirN(api, variables, rotationStart, rotated);
                 timings.add(lap(start, "metric families and dashboard queries checked"));
 
@@ -350,9 +360,10 @@ class MonitoringStackKernelTest {
             for (CompletableFuture<Void> activity : activities) {
                 activity.exceptionally(failure -> null).get(60, TimeUnit.SECONDS);
             }
-            try { // children first; each is empty: the container's process exited with the activities
-                for (String cgroup = containerCgroup; cgroup.startsWith(top); cgroup = cgroup.substring(0, cgroup.lastIndexOf('/'))) {
-                    Files.delete(cgroupRoot.resolve(cgroup.substring(1)));
+            // Children first; each is empty: the container's process exited with the activities.
+            try (java.util.stream.Stream<Path> dirs = Files.walk(cgroupRoot.resolve(top.substring(1)))) {
+                for (Path dir : dirs.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(dir);
                 }
             } finally {
                 cgroups.close();
@@ -445,6 +456,28 @@ class MonitoringStackKernelTest {
                 + " group_left (namespace, pod, container) max by (container_id, namespace, pod, container) (kube_pod_container_info)";
         String error = api.queryError(unfiltered);
         assertTrue(error.contains("duplicate series"), unfiltered + ": " + error);
+    }
+
+    /**
+     * The sandbox's cgroup names a container kube-state-metrics does not list, in a pod it does: its row has
+     * the pod's namespace and name (joined on pod_uid), no container, and not its path.
+     */
+    private static void assertTheSandboxIsNamedByItsPod(Prometheus api, Map<String, String> variables, String sandboxCgroup)
+            throws IOException {
+        String calls = "memfd_create_calls_by_cgroup_total{instance=\"" + variables.get("instance") + "\",container_id=\"containerd://"
+                + SANDBOX_HEX + "\",pod_uid=\"" + POD_UID + "\",cgroup=\"" + sandboxCgroup + "\"}";
+        assertEquals(SANDBOX_CALLS, single(api.query(calls), calls).value(), calls);
+        List<Dashboard.Query> table = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Who is doing it: containers and cgroups")).toList();
+        for (Dashboard.Query column : List.of(table.get(0), table.get(2))) {
+            JsonArray result = api.query(column.substitute(variables));
+            List<JsonObject> podRows = result.stream().map(JsonObject.class::cast).map(series -> series.getJsonObject("metric"))
+                    .filter(metric -> POD.equals(metric.getString("pod")) && !metric.containsKey("container")).toList();
+            assertEquals(List.of(new JsonObject().put("instance", variables.get("instance")).put("namespace", NAMESPACE).put("pod", POD)),
+                    podRows, column.refId() + ": " + result);
+            assertTrue(result.stream().map(JsonObject.class::cast).noneMatch(series ->
+                    sandboxCgroup.equals(series.getJsonObject("metric").getString("cgroup"))), "not by path: " + result);
+        }
     }
 
     /**

@@ -33,11 +33,14 @@ public final class Dashboard {
             result = result.replace("${" + value.getKey() + "}", value.getValue())
                     .replace("$" + value.getKey(), value.getValue());
         }
-        if (result.contains("$")) {
+        if (VARIABLE.matcher(result).find()) {
             throw new AssertionError("a variable is left in " + result);
         }
         return result;
     }
+
+    /** A variable: $ and a name ($1 in label_replace is a regular expression's group, not a variable). */
+    private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("\\$\\{?[A-Za-z_]");
 
     private final JsonObject json;
 
