@@ -34,6 +34,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "cgroup.bpf.h"
 #include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -74,6 +75,14 @@ struct {
 	__type(key, struct exec_key);
 	__type(value, __u64);
 } execs_by_comm SEC(".maps");
+
+/* Executions of memfds per cgroup v2 id of the executing process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_MAP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u64);
+} execs_by_cgroup SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -325,6 +334,20 @@ static __always_inline void count_exec(struct exec_key *key)
 	__sync_fetch_and_add(&total->execs, 1);
 	if (!increment(&execs_by_comm, key))
 		__sync_fetch_and_add(&total->unrecorded, 1);
+	add_to_cgroup(&execs_by_cgroup, bpf_get_current_cgroup_id(), 1, &total->removed_cgroup, &total->unrecorded_cgroup);
+}
+
+/* A cgroup v2 directory was removed: its slot in execs_by_cgroup is free again (cgroup.bpf.h). */
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int exec_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
+{
+	struct exec_totals *total;
+	__u32 zero = 0;
+
+	total = bpf_map_lookup_elem(&exec_totals, &zero);
+	if (total && ctx->root == CGROUP2_HIERARCHY)
+		retire_cgroup(&execs_by_cgroup, ctx->id, &total->removed_cgroup);
+	return 0;
 }
 
 SEC("tp_btf/sched_prepare_exec")

@@ -31,6 +31,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "cgroup.bpf.h"
 #include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -66,6 +67,14 @@ struct {
 	__type(key, struct exec_mapping_key);
 	__type(value, __u64);
 } exec_mappings_by_comm SEC(".maps");
+
+/* The same calls per cgroup v2 id of the calling process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGROUP_MAP_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u64);
+} exec_mappings_by_cgroup SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -213,6 +222,21 @@ static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end, st
 	__sync_fetch_and_add(&totals->observed, 1);
 	if (!increment(&exec_mappings_by_comm, &key))
 		__sync_fetch_and_add(&totals->unrecorded, 1);
+	add_to_cgroup(&exec_mappings_by_cgroup, bpf_get_current_cgroup_id(), 1, &totals->removed_cgroup,
+		      &totals->unrecorded_cgroup);
+}
+
+/* A cgroup v2 directory was removed: its slot in exec_mappings_by_cgroup is free again (cgroup.bpf.h). */
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int exec_mappings_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
+{
+	struct exec_mapping_totals *totals;
+	__u32 zero = 0;
+
+	totals = bpf_map_lookup_elem(&exec_mapping_totals, &zero);
+	if (totals && ctx->root == CGROUP2_HIERARCHY)
+		retire_cgroup(&exec_mappings_by_cgroup, ctx->id, &totals->removed_cgroup);
+	return 0;
 }
 
 /*

@@ -131,11 +131,14 @@ struct exec_key {
 
 /*
  * The single entry of exec.bpf.c's per-CPU totals map:
- *   sum(execs_by_comm) + unrecorded == execs
+ *   sum(execs_by_comm) + unrecorded                                == execs
+ *   sum(execs_by_cgroup) + removed_cgroup + unrecorded_cgroup      == execs
  */
 struct exec_totals {
 	__u64 execs;
 	__u64 unrecorded;
+	__u64 removed_cgroup;
+	__u64 unrecorded_cgroup;
 };
 
 /*
@@ -194,7 +197,8 @@ struct exec_mapping_key {
 
 /*
  * The single entry of exec_mappings.bpf.c's per-CPU totals map:
- *   sum(exec_mappings_by_comm) + unrecorded == observed
+ *   sum(exec_mappings_by_comm) + unrecorded                           == observed
+ *   sum(exec_mappings_by_cgroup) + removed_cgroup + unrecorded_cgroup == observed
  * unchecked counts successful calls asking for PROT_EXEC whose mappings could
  * not be examined (see exec_mappings.bpf.c): not in observed, memfd or not.
  */
@@ -202,6 +206,8 @@ struct exec_mapping_totals {
 	__u64 observed;
 	__u64 unrecorded;
 	__u64 unchecked;
+	__u64 removed_cgroup;
+	__u64 unrecorded_cgroup;
 };
 
 #endif /* MEMFD_EXPORTER_H */

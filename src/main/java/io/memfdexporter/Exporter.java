@@ -166,9 +166,9 @@ public final class Exporter implements AutoCloseable {
                     new CollectorSet.Named("sizes", new SizesCollector(sizes::read, maxCommSeries))));
             secret.ifPresent(probe -> collectors.add(new CollectorSet.Named("secret",
                     new SecretCollector(probe::read, maxCommSeries))));
-            collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, maxCommSeries)));
+            collectors.add(new CollectorSet.Named("exec", new ExecCollector(exec::read, cgroups, maxCommSeries)));
             execMappings.ifPresent(probe -> collectors.add(new CollectorSet.Named("exec_mappings",
-                    new ExecMappingCollector(probe::read, maxCommSeries))));
+                    new ExecMappingCollector(probe::read, cgroups, maxCommSeries))));
             collectors.add(new CollectorSet.Named("bpf_programs", new BpfProgramCollector(attached)));
             if (live != null) {
                 collectors.add(new CollectorSet.Named("live", new LiveMemfdCollector(live, cgroups, maxCommSeries)));

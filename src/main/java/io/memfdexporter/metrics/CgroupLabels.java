@@ -12,6 +12,8 @@ import io.prometheus.metrics.model.snapshots.Labels;
  */
 final class CgroupLabels {
     static final String[] NAMES = {"cgroup", "container_id", "pod_uid"};
+    /** bpf/memfd.h CGROUP_MAP_ENTRIES: the capacity of every per-cgroup kernel map. */
+    static final int MAP_ENTRIES = 4096;
 
     private CgroupLabels() {
     }

@@ -41,10 +41,10 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
 
         snapshots.metricSnapshot(countsByCgroup(MetricFamily.CALLS_BY_CGROUP, read.callsByCgroup(), cgroups).build());
         snapshots.metricSnapshot(countsByCgroup(MetricFamily.FAILURES_BY_CGROUP, read.failuresByCgroup(), cgroups).build());
-        snapshots.metricSnapshot(MetricFamily.BY_CGROUP_REMOVED.counter()
-                .dataPoint(removed(MetricFamily.CALLS_BY_CGROUP, read.totals().removedCgroup()))
-                .dataPoint(removed(MetricFamily.FAILURES_BY_CGROUP, read.totals().removedFailuresCgroup()))
-                .build());
+        addCgroupLosses(snapshots,
+                new CgroupLosses(MetricFamily.CALLS_BY_CGROUP, read.totals().removedCgroup(), read.totals().unrecordedCgroup()),
+                new CgroupLosses(MetricFamily.FAILURES_BY_CGROUP, read.totals().removedFailuresCgroup(),
+                        read.totals().unrecordedFailuresCgroup()));
 
         snapshots.metricSnapshot(MetricFamily.OBSERVED_CALLS.counter().dataPoint(point(read.totals().calls())).build());
         snapshots.metricSnapshot(MetricFamily.OBSERVED_FAILURES.counter().dataPoint(point(read.totals().failures())).build());
@@ -54,7 +54,6 @@ public final class MemfdCollector extends ProbeCollector<MemfdCounts> {
                 .dataPoint(point(read.totals().unrecordedFailures(), "map", "failures_by_comm"))
                 .dataPoint(point(read.totals().unrecordedWindows(), "map", "rate_windows"))
                 .dataPoint(point(read.totals().unrecordedCgroup(), "map", "calls_by_cgroup"))
-                .dataPoint(point(read.totals().unrecordedFailuresCgroup(), "map", "failures_by_cgroup"))
                 .build());
         snapshots.metricSnapshot(MetricFamily.CALLS_PER_PROCESS_SECOND.histogram()
                 .dataPoint(Log2HistogramPoints.of(read.callsPerProcessSecond(), MAX_CALLS_EXPONENT, Labels.EMPTY))

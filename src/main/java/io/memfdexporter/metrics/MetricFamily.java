@@ -35,6 +35,10 @@ public enum MetricFamily {
             "What each per-cgroup family (label family: its exposed name) counted for cgroups since removed: a removed"
                     + " cgroup's series ends and its count moves here, freeing its slot in the kernel map, so that the"
                     + " family's sum + this + its unrecorded count == the observed total.", "family"),
+    BY_CGROUP_UNRECORDED("memfd_by_cgroup_unrecorded", Type.COUNTER,
+            "What each per-cgroup family (label family: its exposed name) saw but could not record per cgroup because"
+                    + " its kernel map was full (" + CgroupLabels.MAP_ENTRIES + " cgroups with counts at once); it is still"
+                    + " in the family's observed total.", "family"),
     OBSERVED_CALLS("memfd_create_observed_calls", Type.COUNTER,
             "Every memfd_create(2) call the probe saw, from a per-CPU counter that never fails to update."),
     OBSERVED_FAILURES("memfd_create_observed_failures", Type.COUNTER,
@@ -43,8 +47,7 @@ public enum MetricFamily {
             "memfd_create(2) calls one process made in one second: one observation per process per one-second window"
                     + " that starts at its first call (log2 buckets; native histogram schema 0)."),
     UNRECORDED("memfd_create_unrecorded", Type.COUNTER,
-            "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm,"
-                    + " failures_by_cgroup)"
+            "Calls (map calls_by_comm, calls_by_flags, calls_by_cgroup, rate_windows) or failures (map failures_by_comm)"
                     + " seen but not recorded per key because the map was full; they are still in the observed totals.", "map"),
     EXECS("memfd_exec", Type.COUNTER,
             "Executions (execve, execveat) of a memfd, by comm of the calling thread before exec renamed it ('(unknown)'"
@@ -52,6 +55,9 @@ public enum MetricFamily {
                     + " executed by root's runc, else 'other') and via ('binary': the memfd is the executable;"
                     + " 'interpreter': a #! script or binfmt_misc file in a memfd, executed by fd, handed to its interpreter).",
             "comm", "memfd_name_kind", "via"),
+    EXECS_BY_CGROUP("memfd_exec_by_cgroup", Type.COUNTER,
+            "Executions of a memfd (as in memfd_exec_total) by the executing process's cgroup v2 path, container_id and"
+                    + " pod_uid as in memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
     OBSERVED_EXECS("memfd_exec_observed", Type.COUNTER,
             "Every execution of a memfd the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXECS("memfd_exec_unrecorded", Type.COUNTER,
@@ -64,6 +70,9 @@ public enum MetricFamily {
                     + " 'double_mapped' (another shared mapping of it is or may be made writable: code that can change while"
                     + " it runs), else 'sealed' (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE), else 'plain'.",
             "comm", "syscall", "kind"),
+    EXEC_MAPPINGS_BY_CGROUP("memfd_exec_mappings_by_cgroup", Type.COUNTER,
+            "Calls that left a memfd mapped executable (as in memfd_exec_mappings_total) by the calling process's cgroup"
+                    + " v2 path, container_id and pod_uid as in memfd_create_calls_by_cgroup_total.", CgroupLabels.NAMES),
     OBSERVED_EXEC_MAPPINGS("memfd_exec_mappings_observed", Type.COUNTER,
             "Every call that mapped a memfd executable the probe saw, from a per-CPU counter that never fails to update."),
     UNRECORDED_EXEC_MAPPINGS("memfd_exec_mappings_unrecorded", Type.COUNTER,

@@ -112,9 +112,20 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
         return counter;
     }
 
-    /** A point of {@link MetricFamily#BY_CGROUP_REMOVED}: what {@code family} counted for cgroups since removed. */
-    static CounterDataPointSnapshot removed(MetricFamily family, long count) {
-        return point(count, "family", family.exposedName());
+    /** What a per-cgroup family counted for cgroups since removed, and what its full map could not record. */
+    record CgroupLosses(MetricFamily family, long removed, long unrecorded) {
+    }
+
+    /** The points of {@link MetricFamily#BY_CGROUP_REMOVED} and {@link MetricFamily#BY_CGROUP_UNRECORDED}. */
+    static void addCgroupLosses(MetricSnapshots.Builder snapshots, CgroupLosses... losses) {
+        CounterSnapshot.Builder removed = MetricFamily.BY_CGROUP_REMOVED.counter();
+        CounterSnapshot.Builder unrecorded = MetricFamily.BY_CGROUP_UNRECORDED.counter();
+        for (CgroupLosses loss : losses) {
+            removed.dataPoint(point(loss.removed(), "family", loss.family().exposedName()));
+            unrecorded.dataPoint(point(loss.unrecorded(), "family", loss.family().exposedName()));
+        }
+        snapshots.metricSnapshot(removed.build());
+        snapshots.metricSnapshot(unrecorded.build());
     }
 
     private TopComms commSeries(MetricFamily family) {

@@ -7,9 +7,11 @@ import java.util.Map;
  * Everything exec.bpf.c's maps held at one read; {@code execs} agrees with
  * {@link #totals()} exactly only when no memfd was executed during the read.
  */
-public record ExecCounts(Map<ExecKey, Long> execs, ExecTotals totals, List<MapFill> fill) implements ProbeCounts {
+public record ExecCounts(Map<ExecKey, Long> execs, Map<Long, Long> execsByCgroup, ExecTotals totals, List<MapFill> fill)
+        implements ProbeCounts {
     public ExecCounts {
         execs = Map.copyOf(execs);
+        execsByCgroup = Map.copyOf(execsByCgroup);
         fill = List.copyOf(fill);
     }
 }

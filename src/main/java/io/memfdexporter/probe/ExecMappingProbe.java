@@ -20,18 +20,21 @@ import io.memfdexporter.bpf.KernelRequirements;
  */
 public final class ExecMappingProbe implements Probe {
     static final String OBJECT_RESOURCE = "/bpf/exec_mappings.bpf.o";
-    static final String[] PROGRAMS = {"sys_exit_mmap", "sys_exit_mprotect", "sys_exit_pkey_mprotect"};
+    static final String[] PROGRAMS = {"sys_exit_mmap", "sys_exit_mprotect", "sys_exit_pkey_mprotect",
+            "exec_mappings_cgroup_rmdir"};
     private static final Logger LOG = Logger.getLogger(ExecMappingProbe.class.getName());
 
     private final BpfObject object;
     private final List<BpfLink> links;
     private final BpfMap mappingsByComm;
+    private final BpfMap mappingsByCgroup;
     private final BpfMap totals;
 
     private ExecMappingProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
         this.mappingsByComm = object.map("exec_mappings_by_comm");
+        this.mappingsByCgroup = object.map("exec_mappings_by_cgroup");
         this.totals = object.map("exec_mapping_totals");
     }
 
@@ -52,7 +55,7 @@ public final class ExecMappingProbe implements Probe {
         try {
             object.setMaxEntries("exec_mappings_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
-            LOG.info(() -> "attached to syscalls:sys_exit_{mmap,mprotect,pkey_mprotect} (per-comm map capacity "
+            LOG.info(() -> "attached to syscalls:sys_exit_{mmap,mprotect,pkey_mprotect} and cgroup:cgroup_rmdir (per-comm map capacity "
                     + maxComms + ")");
             return Optional.of(new ExecMappingProbe(object, links));
         } catch (RuntimeException e) {
@@ -75,9 +78,11 @@ public final class ExecMappingProbe implements Probe {
     public ExecMappingCounts read() {
         Map<ExecMappingKey, Long> mappings = new HashMap<>();
         int entries = mappingsByComm.forEach((key, value) -> mappings.put(ExecMappingKey.read(key), value.getLong()));
+        CgroupCounts.Read byCgroup = CgroupCounts.of(mappingsByCgroup);
         ExecMappingTotals sum = ExecMappingTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new ExecMappingCounts(mappings, sum,
-                List.of(new MapFill(mappingsByComm.name(), entries, mappingsByComm.maxEntries())));
+        return new ExecMappingCounts(mappings, byCgroup.counts(), sum, List.of(
+                new MapFill(mappingsByComm.name(), entries, mappingsByComm.maxEntries()),
+                new MapFill(mappingsByCgroup.name(), byCgroup.entries(), mappingsByCgroup.maxEntries())));
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 
 import io.memfdexporter.bpf.BpfLink;
 import io.memfdexporter.bpf.BpfMap;
@@ -20,6 +21,8 @@ import io.memfdexporter.bpf.KernelBtf;
  */
 public final class ExecProbe implements Probe {
     static final String OBJECT_RESOURCE = "/bpf/exec.bpf.o";
+    /* Attached whatever the comm source. */
+    private static final List<String> CGROUP_PROGRAMS = List.of("exec_cgroup_rmdir");
     private static final Logger LOG = Logger.getLogger(ExecProbe.class.getName());
 
     /** How bpf/exec.bpf.c learns the comm the calling thread had before exec renamed it. */
@@ -65,6 +68,7 @@ public final class ExecProbe implements Probe {
     private final CommSource commSource;
     private final List<BpfLink> links;
     private final BpfMap execsByComm;
+    private final BpfMap execsByCgroup;
     private final BpfMap commStash;
     private final BpfMap totals;
 
@@ -73,6 +77,7 @@ public final class ExecProbe implements Probe {
         this.commSource = commSource;
         this.links = links;
         this.execsByComm = object.map("execs_by_comm");
+        this.execsByCgroup = object.map("execs_by_cgroup");
         this.commStash = object.map("exec_comm_stash");
         this.totals = object.map("exec_totals");
     }
@@ -94,8 +99,9 @@ public final class ExecProbe implements Probe {
             // libbpf resolves a tp_btf program's target only when it loads the program, so skipping
             // sched_prepare_exec lets the object load on kernels without it (checked with libbpf 1.1).
             object.skipPrograms(commSource.otherPrograms());
-            List<BpfLink> links = object.loadAndAttach(pins, commSource.programs().toArray(String[]::new));
-            LOG.info(() -> "attached to " + commSource.tracepoints + " (per-comm map capacity " + maxComms + ")");
+            List<BpfLink> links = object.loadAndAttach(pins, programs(commSource).toArray(String[]::new));
+            LOG.info(() -> "attached to " + commSource.tracepoints + " and cgroup:cgroup_rmdir (per-comm map capacity "
+                    + maxComms + ")");
             return new ExecProbe(object, commSource, links);
         } catch (RuntimeException e) {
             object.close();
@@ -105,7 +111,11 @@ public final class ExecProbe implements Probe {
 
     @Override
     public List<BpfObject.ProgramStats> programStats() {
-        return object.programStats(commSource.programs());
+        return object.programStats(programs(commSource));
+    }
+
+    private static List<String> programs(CommSource commSource) {
+        return Stream.concat(commSource.programs().stream(), CGROUP_PROGRAMS.stream()).toList();
     }
 
     @Override
@@ -117,10 +127,12 @@ public final class ExecProbe implements Probe {
     public ExecCounts read() {
         Map<ExecKey, Long> execs = new HashMap<>();
         int execEntries = execsByComm.forEach((key, value) -> execs.put(ExecKey.read(key), value.getLong()));
+        CgroupCounts.Read byCgroup = CgroupCounts.of(execsByCgroup);
         int stashEntries = commStash.forEach((key, value) -> { });
         ExecTotals sum = ExecTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new ExecCounts(execs, sum, List.of(
+        return new ExecCounts(execs, byCgroup.counts(), sum, List.of(
                 new MapFill(execsByComm.name(), execEntries, execsByComm.maxEntries()),
+                new MapFill(execsByCgroup.name(), byCgroup.entries(), execsByCgroup.maxEntries()),
                 new MapFill(commStash.name(), stashEntries, commStash.maxEntries())));
     }
 

@@ -21,6 +21,7 @@ import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.RequiresBpf;
+import io.memfdexporter.testing.TestCgroups;
 
 /**
  * The real command, started as root with the live collector on (its default
@@ -32,6 +33,8 @@ import io.memfdexporter.testing.RequiresBpf;
 class LivePrivilegeDropKernelTest {
     private static final long MIB = 1 << 20;
     private static final int NOBODY = 65534;
+    private static final String POD_UID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    private static final String CONTAINER_ID = "b".repeat(64);
 
     private static final String HOLDS_64_MIB_BY_FD = """
             import os, sys
@@ -61,9 +64,18 @@ class LivePrivilegeDropKernelTest {
 
     @Test
     void withTheLiveCollectorOnTheExporterDropsEveryPrivilegeAndStillSeesOtherProcessesMemfds() throws Exception {
-        try (PythonChild byFd = PythonChild.start(HOLDS_64_MIB_BY_FD);
-             PythonChild byMapping = PythonChild.start(HOLDS_64_MIB_BY_MAPPING);
-             ChildExporter exporter = ChildExporter.start(List.of(), "--web.listen-address=127.0.0.1:0",
+        // Both children in a containerd-shaped cgroup of the test's own cgroup2 mount, whatever the runner mounts.
+        try (TestCgroups cgroups = TestCgroups.create("mfdlive")) {
+            String container = cgroups.make("/kubepods/burstable/pod" + POD_UID + "/" + CONTAINER_ID);
+            String directory = cgroups.directory(container).toString();
+            holdBothAndDropEveryPrivilege(cgroups, container, directory);
+        }
+    }
+
+    private static void holdBothAndDropEveryPrivilege(TestCgroups cgroups, String container, String directory) throws Exception {
+        try (PythonChild byFd = PythonChild.start(TestCgroups.JOIN_ARGV1 + HOLDS_64_MIB_BY_FD, directory);
+             PythonChild byMapping = PythonChild.start(TestCgroups.JOIN_ARGV1 + HOLDS_64_MIB_BY_MAPPING, directory);
+             ChildExporter exporter = ChildExporter.start(cgroups.wrapper(), "--web.listen-address=127.0.0.1:0",
                      "--collector.live.interval=1s")) {
             assertFalse(fdTargets(byMapping.pid()).stream().anyMatch(target -> target.startsWith("/memfd:")),
                     "the mapping child must hold no memfd fd");
@@ -87,8 +99,8 @@ class LivePrivilegeDropKernelTest {
             }
             // The same memfds by cgroup (paths resolved after the drop): the two families sum alike, exactly.
             assertEquals(metrics.sum("memfd_live_allocated_bytes"), metrics.sum("memfd_live_allocated_bytes_by_cgroup"));
-            assertTrue(metrics.value("memfd_live_allocated_bytes_by_cgroup", "cgroup", ownCgroup()) >= 128 * MIB,
-                    "the children's cgroup (this JVM's) holds both memfds");
+            assertEquals(128 * MIB, (long) metrics.value("memfd_live_allocated_bytes_by_cgroup", "cgroup", container,
+                    "container_id", "containerd://" + CONTAINER_ID, "pod_uid", POD_UID), "the children's cgroup holds both memfds");
             assertEquals(0, metrics.value("memfd_exporter_live_scan_errors_total"));
             assertEquals(0, metrics.value("memfd_exporter_live_skipped_processes", "reason", "budget"));
             assertTrue(metrics.value("memfd_exporter_live_scanned_fds") > 100, "every fd of the host was visited");
@@ -129,12 +141,6 @@ class LivePrivilegeDropKernelTest {
             assertTrue(System.nanoTime() < deadline, "no live scan within 30 s: " + exporter.stderrSoFar());
             Thread.sleep(100);
         }
-    }
-
-    /** This test JVM's cgroup v2 path, which the python children inherit. */
-    private static String ownCgroup() throws IOException {
-        return Files.readAllLines(Path.of("/proc/self/cgroup")).stream().filter(line -> line.startsWith("0::"))
-                .map(line -> line.substring(3)).findFirst().orElseThrow();
     }
 
     private static Map<String, String> status(long pid) throws IOException {

@@ -35,8 +35,8 @@ class ExecCollectorTest {
             new ExecKey(new CommKey("python3".getBytes(StandardCharsets.UTF_8)), MemfdNameKind.OTHER, true,
                     ExecVia.INTERPRETER), 4L,
             key("", MemfdNameKind.OTHER, false), 1L,
-            key("", MemfdNameKind.OTHER, true), 3L),
-            new ExecTotals(15, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
+            key("", MemfdNameKind.OTHER, true), 3L), Map.of(),
+            new ExecTotals(15, 0, 0, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
 
     @Test
     void labelsEachKeyByCommNameKindAndViaWithUnknownCommsApart() throws IOException {
@@ -89,7 +89,7 @@ class ExecCollectorTest {
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(
                 new CollectorSet.Named("memfd", new MemfdCollector(() -> memfd, CgroupPaths.ofThisHost(), 200)),
-                new CollectorSet.Named("exec", new ExecCollector(counts, 200))), new BuildInfo("test", "1.1", "17")));
+                new CollectorSet.Named("exec", new ExecCollector(counts, CgroupPaths.ofThisHost(), 200))), new BuildInfo("test", "1.1", "17")));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ExpositionFormats.init().getPrometheusTextFormatWriter().write(out, registry.scrape());
         return out.toString(StandardCharsets.UTF_8);

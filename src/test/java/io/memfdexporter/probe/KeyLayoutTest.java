@@ -42,16 +42,18 @@ class KeyLayoutTest {
     @Test
     void execMappingTotalsAreSummedAcrossCpus() {
         ByteBuffer perCpu = ByteBuffer.allocate(2 * ExecMappingTotals.SIZE).order(ByteOrder.nativeOrder());
-        perCpu.putLong(1).putLong(20).putLong(300).putLong(4).putLong(50).putLong(600).flip();
-        assertEquals(new ExecMappingTotals(5, 70, 900), ExecMappingTotals.sumPerCpu(perCpu, ExecMappingTotals.SIZE));
+        perCpu.putLong(1).putLong(20).putLong(300).putLong(4000).putLong(50000)
+                .putLong(4).putLong(50).putLong(600).putLong(7000).putLong(80000).flip();
+        assertEquals(new ExecMappingTotals(5, 70, 900, 11000, 130000), ExecMappingTotals.sumPerCpu(perCpu, ExecMappingTotals.SIZE));
     }
 
     @Test
     void execTotalsAreSummedAcrossCpusWithTheirStride() {
-        int stride = 16; // sizeof(struct exec_totals)
+        int stride = 32; // sizeof(struct exec_totals)
         ByteBuffer perCpu = ByteBuffer.allocate(2 * stride).order(ByteOrder.nativeOrder());
-        perCpu.putLong(0, 3).putLong(8, 1).putLong(stride, 4).putLong(stride + 8, 2);
-        assertEquals(new ExecTotals(7, 3), ExecTotals.sumPerCpu(perCpu, stride));
+        perCpu.putLong(0, 3).putLong(8, 1).putLong(16, 10).putLong(24, 100)
+                .putLong(stride, 4).putLong(stride + 8, 2).putLong(stride + 16, 20).putLong(stride + 24, 200);
+        assertEquals(new ExecTotals(7, 3, 30, 300), ExecTotals.sumPerCpu(perCpu, stride));
     }
 
     @Test
