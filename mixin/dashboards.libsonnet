@@ -638,6 +638,19 @@
                        [
                          rangeQuery(topkOverRange(10, 'instance, comm, kind', 'sum by (instance, comm, kind) (memfd_live_executable_bytes%(selector)s)'), '{{instance}} {{comm}} {{kind}}'),
                        ]),
+            mergedTable(45,
+                        'memfd code by container or cgroup',
+                        { h: 8, w: 24, x: 0, y: 124 },
+                        "Executions of memfds (memfd_exec_by_cgroup_total) and calls that made memfd pages executable (memfd_exec_mappings_by_cgroup_total) by instance and namespace, pod and container (kube-state-metrics), or cgroup path, as in the containers table of Who is doing it; counted since the exporter started (with --bpf.pin-path, since its maps were made); a removed cgroup's counts move to memfd_by_cgroup_removed_total. First seen: the earliest scrape within the dashboard's range that carried the executions' series. Which comm did it: MemfdFilelessExecution and MemfdExecutableMapping.",
+                        [
+                          { name: 'executions', unit: 'short', expr: byContainer('sum', function(m) 'memfd_exec_by_cgroup_total{%s}' % m) },
+                          { name: 'executable mappings', unit: 'short', expr: byContainer('sum', function(m) 'memfd_exec_mappings_by_cgroup_total{%s}' % m) },
+                          {
+                            name: 'first seen',
+                            unit: 'dateTimeAsIso',
+                            expr: byContainer('min', function(m) firstSeen('memfd_exec_by_cgroup_total{%s}' % m)),
+                          },
+                        ]) + runbookLinks(['MemfdFilelessExecution', 'MemfdExecutableMapping']),
           ]),
           row(33, 'memfd_secret', y=100, collapsed=true, panels=[
             table(34,

@@ -164,7 +164,7 @@ class MonitoringStackKernelTest {
     private static final String CONTAINER = "worker";
     private static final String CONTAINER_HEX = "9e7c1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544332211a0b0c0d0e0f";
     private static final String POD_UID = "2f6b8c1e-3d4a-4b5c-9d6e-7f8091a2b3c4";
-    /** The pod's sandbox: a container of the pod that kube-state-metrics does not list. */
+    /** The pod's sandbox: a container of the pod that kube-state-metrics does not list; its last call executes a memfd. */
     private static final String SANDBOX_HEX = "5a5b5c5d5e5f50515253545556575859a0a1a2a3a4a5a6a7a8a9b0b1b2b3b4b5";
     private static final int SANDBOX_CALLS = 5;
     /** memfd_create calls the container's process makes (the last memfd it keeps), and the bytes it allocates to it. */
@@ -305,8 +305,8 @@ class MonitoringStackKernelTest {
                 Files.createFile(containerGo);
                 Python.named("mfdsandbox").run("import os, sys\n"
                         + "with open(sys.argv[1] + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))\n"
-                        + "for _ in range(" + SANDBOX_CALLS + "): os.close(os.memfd_create('x'))\n",
-                        cgroupRoot.resolve(sandboxCgroup.substring(1)).toString());
+                        + "for _ in range(" + (SANDBOX_CALLS - 1) + "): os.close(os.memfd_create('x'))\n"
+                        + "NAME = 'sandboxed'\n" + EXEC_SCRIPT, cgroupRoot.resolve(sandboxCgroup.substring(1)).toString());
 
                 // The one-off events, once Prometheus has scraped the counters they raise at 0 (increase()
                 // sees no event made before a counter's first sample): a memfd execution, runc's (which must
@@ -478,6 +478,13 @@ class MonitoringStackKernelTest {
             assertTrue(result.stream().map(JsonObject.class::cast).noneMatch(series ->
                     sandboxCgroup.equals(series.getJsonObject("metric").getString("cgroup"))), "not by path: " + result);
         }
+        Dashboard.Query executions = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("memfd code by container or cgroup")).findFirst().orElseThrow();
+        JsonArray result = api.query(executions.substitute(variables));
+        List<Double> podExecutions = result.stream().map(JsonObject.class::cast)
+                .filter(series -> POD.equals(series.getJsonObject("metric").getString("pod")))
+                .map(series -> Double.parseDouble(series.getJsonArray("value").getString(1))).toList();
+        assertEquals(List.of(1.0), podExecutions, "the sandbox's one memfd execution, under its pod: " + result);
     }
 
     /**
