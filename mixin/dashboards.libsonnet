@@ -5,9 +5,10 @@
 //
 // The namespace / pod / container drill-down joins the exporter's per-cgroup series to
 // kube-state-metrics' kube_pod_container_info on container_id (the exporter spells it as
-// kube-state-metrics does, runtime prefix included). Cgroups kube-state-metrics does not
-// name (host processes, pod sandboxes, every cgroup where kube-state-metrics is absent)
-// stay in the same panels under their cgroup path, narrowed by the cgroup variable.
+// kube-state-metrics does, runtime prefix included), then to kube_pod_info on the pod UID
+// for containers it does not list; cgroups of no pod it knows (host processes, every cgroup
+// where kube-state-metrics is absent) stay in the same panels under their cgroup path,
+// narrowed by the cgroup variable (byContainer).
 {
   local datasource = { type: 'prometheus', uid: '${datasource}' },
   local d = $._config.dashboard,
