@@ -105,6 +105,12 @@
       tags: ['memfd_exporter', 'ebpf', 'security'],
       refresh: '30s',
       timeFrom: 'now-1h',
+      // Label matchers, without braces, that select kube-state-metrics' kube_pod_container_info
+      // for the namespace / pod / container drill-down. Its namespace, pod and container labels
+      // must be the pod's, not kube-state-metrics' own target labels: scrape it with
+      // honor_labels: true (kube-prometheus and its Helm chart do). Without kube-state-metrics
+      // the drill-down shows cgroup paths.
+      kubeStateMetricsSelector: 'job="kube-state-metrics"',
     },
   },
 }

@@ -2,6 +2,7 @@ package io.memfdexporter;
 
 import static io.memfdexporter.testing.CommThreads.uniqueComm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -41,6 +42,7 @@ import io.memfdexporter.testing.CommThreads;
 import io.memfdexporter.testing.Dashboard;
 import io.memfdexporter.testing.Http;
 import io.memfdexporter.testing.MetricNames;
+import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
 import io.memfdexporter.testing.RuleFile;
@@ -167,6 +169,51 @@ class MonitoringStackKernelTest {
                 + "os.execve(fd, ['python3', '-c', CHILD], dict(os.environ))\n";
     }
 
+    /** kube-state-metrics' names of the pod whose container cgroup this test makes, containerd and systemd driver style. */
+    private static final String NAMESPACE = "mfd-e2e";
+    private static final String POD = "payload-7d9f";
+    private static final String CONTAINER = "worker";
+    private static final String CONTAINER_HEX = "9e7c1d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978877665544332211a0b0c0d0e0f";
+    private static final String POD_UID = "2f6b8c1e-3d4a-4b5c-9d6e-7f8091a2b3c4";
+    /** The pod's sandbox: a container of the pod that kube-state-metrics does not list; its last call executes a memfd. */
+    private static final String SANDBOX_HEX = "5a5b5c5d5e5f50515253545556575859a0a1a2a3a4a5a6a7a8a9b0b1b2b3b4b5";
+    private static final int SANDBOX_CALLS = 5;
+    /** memfd_create calls the container's process makes (the last memfd it keeps), and the bytes it allocates to it. */
+    private static final int CONTAINER_CALLS = 37;
+    private static final long CONTAINER_HELD_BYTES = 1L << 20;
+    /**
+     * Moves itself into the cgroup directory argv[1] and makes CALLS calls, holding the last memfd until stopped:
+     * one at once (its series starts), the others once the file argv[2] exists (Prometheus has scraped the
+     * series, so that its rate is above 0).
+     */
+    private static final String CONTAINER_SCRIPT = """
+            import sys
+            with open(sys.argv[1] + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))
+            os.close(os.memfd_create('x'))
+            while not os.path.exists(sys.argv[2]) and not os.path.exists(STOP): time.sleep(0.1)
+            for _ in range(CALLS - 2): os.close(os.memfd_create('x'))
+            fd = os.memfd_create('held')
+            os.posix_fallocate(fd, 0, HELD_BYTES)
+            until_stop()
+            """;
+    /**
+     * Names its thread after each argument in turn and makes memfd_create calls under it for a second, more
+     * under each later name: a top 10 chosen at every step changes as the later names overtake the earlier.
+     */
+    private static final String ROTATE_SCRIPT = """
+            import ctypes, os, sys, time
+            libc = ctypes.CDLL(None)
+            for i, name in enumerate(sys.argv[1:]):
+                libc.prctl(15, name.encode(), 0, 0, 0)
+                for _ in range(10):
+                    for _ in range(5 * (i + 1)): os.close(os.memfd_create('x'))
+                    time.sleep(0.1)
+            """;
+    /** Comms the rotation goes through: more than the dashboard's top 10. */
+    private static final int ROTATED_COMMS = 12;
+    /** $__range for the instant queries: longer than this test. */
+    private static final String RANGE = "15m";
+
     /** An alert this test makes fire, identified by labels only this test's activity carries. */
     private record Expected(String alertname, Map<String, String> labels) {
         boolean matches(JsonObject alertLabels) {
@@ -191,17 +238,35 @@ class MonitoringStackKernelTest {
         String mapperComm = uniqueComm("mfdmapper");
         String residentComm = uniqueComm("mfdresid");
         String scriptComm = uniqueComm("mfdscript");
+        String containerId = "containerd://" + CONTAINER_HEX;
+        List<String> rotated = new ArrayList<>();
+        for (int i = 0; i < ROTATED_COMMS; i++) {
+            rotated.add(uniqueComm("mfdtop").substring(0, 13) + String.format("%02d", i));
+        }
         Path stop = work.resolve("stop-activity");
+        Path containerGo = work.resolve("container-go");
         List<CompletableFuture<Void>> activities = new ArrayList<>();
+        // The container: a cgroup shaped as containerd and the systemd driver make them, under a directory of this
+        // test's, made through a cgroup2 mount of a private mount namespace (whatever the runner mounts).
+        String top = "/mfde2e-" + ProcessHandle.current().pid();
+        String containerCgroup = top + "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
+                + POD_UID.replace('-', '_') + ".slice/cri-containerd-" + CONTAINER_HEX + ".scope";
+        MountNamespace cgroups = MountNamespace.withOwnCgroup2();
+        Path cgroupRoot = cgroups.path(MountNamespace.CGROUP2);
+        String sandboxCgroup = containerCgroup.replace(CONTAINER_HEX, SANDBOX_HEX);
+        Files.createDirectories(cgroupRoot.resolve(containerCgroup.substring(1)));
+        Files.createDirectories(cgroupRoot.resolve(sandboxCgroup.substring(1)));
         // A second exporter whose per-comm maps hold one comm: every other comm's events are unrecorded.
         Exporter tiny = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0)).withMaxComms(1));
         try (Exporter exporter = Exporter.start(Exporter.Config.listeningOn(new ListenAddress("127.0.0.1", 0))
                 .withMaxComms(MAX_COMMS).withLiveInterval(LIVE_INTERVAL));
-             Webhook webhook = Webhook.start()) {
+             Webhook webhook = Webhook.start();
+             StaticExposition kubeStateMetrics = StaticExposition.start(kubePodSeries(containerId))) {
             // The PodMonitor names each target after its node.
             String instance = NODE;
             String tinyInstance = TINY_NODE;
-            Map<String, Integer> targets = Map.of(NODE, exporter.port(), TINY_NODE, tiny.port());
+            ScrapeTargets targets = new ScrapeTargets(Map.of(NODE, exporter.port(), TINY_NODE, tiny.port()),
+                    kubeStateMetrics.port());
             // The lasting activity, started before Prometheus so that its comms are in the maps at once: a
             // flood from one thread (MemfdCreateFlood; MemfdCreateBurst, this JVM being the process), EMFILE
             // failures from python3, and python3 holding a memfd with more than 1 GiB allocated.
@@ -212,6 +277,9 @@ class MonitoringStackKernelTest {
             // Code from memfds that stays: python3 mapping a memfd executable, and python3 running from one.
             activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop(mapperComm, stop, MAP_EXEC_SCRIPT), NEW_THREAD));
             activities.add(CompletableFuture.runAsync(() -> runPython(residentComm, residentScript(residentComm, stop)), NEW_THREAD));
+            activities.add(CompletableFuture.runAsync(() -> runPythonUntilStop("mfdworker", stop, "CALLS = " + CONTAINER_CALLS
+                    + "\nHELD_BYTES = " + CONTAINER_HELD_BYTES + "\n" + CONTAINER_SCRIPT,
+                    cgroupRoot.resolve(containerCgroup.substring(1)).toString(), containerGo.toString()), NEW_THREAD));
             List<Expected> expected = List.of(
                     new Expected("MemfdCreateFlood", Map.of("instance", instance, "comm", floodComm)),
                     new Expected("MemfdCreateBurst", Map.of("instance", instance)),
@@ -247,6 +315,11 @@ class MonitoringStackKernelTest {
                             () -> target + " is not up in Prometheus\n" + logs.get());
                 }
                 timings.add(lap(start, "both targets up"));
+                Files.createFile(containerGo);
+                Python.named("mfdsandbox").run("import os, sys\n"
+                        + "with open(sys.argv[1] + '/cgroup.procs', 'w') as procs: procs.write(str(os.getpid()))\n"
+                        + "for _ in range(" + (SANDBOX_CALLS - 1) + "): os.close(os.memfd_create('x'))\n"
+                        + "NAME = 'sandboxed'\n" + EXEC_SCRIPT, cgroupRoot.resolve(sandboxCgroup.substring(1)).toString());
 
                 // The one-off events, once Prometheus has scraped the counters they raise at 0 (increase()
                 // sees no event made before a counter's first sample): a memfd execution, runc's (which must
@@ -260,6 +333,8 @@ class MonitoringStackKernelTest {
                         .run("NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(spoofComm, "NAME = 'runc_cloned:/proc/self/exe'\n" + EXEC_SCRIPT);
                 runPython(scriptComm, SCRIPT_EXEC_SCRIPT);
+                long rotationStart = System.currentTimeMillis() / 1000;
+                Python.named(rotated.get(0)).run(ROTATE_SCRIPT, rotated.toArray(String[]::new));
                 CommThreads.runAllAs(List.of(new CommThreads.Task(hugeComm, MonitoringStackKernelTest::requestHugeMemfd),
                         new CommThreads.Task(secretComm, () -> memfdSecret(TestLibC.O_CLOEXEC)),
                         new CommThreads.Task(secretFailComm, () -> memfdSecret(UNDEFINED_SECRET_FLAGS))));
@@ -270,7 +345,12 @@ class MonitoringStackKernelTest {
                 assertTrue(api.rules().stream().allMatch(rule -> "ok".equals(rule.getString("health"))),
                         "every rule evaluates without error: " + api.rules());
                 assertEveryMetricFamilyIsInPrometheus(api, instance);
-                assertEveryDashboardQueryReturnsData(api, instance);
+                Map<String, String> variables = Map.of("job", JOB, "instance", instance, "__rate_interval", RATE_INTERVAL,
+                        "__range", RANGE, "namespace", NAMESPACE, "pod", POD, "container", CONTAINER, "cgroup", ".*");
+                assertEveryDashboardQueryReturnsData(api, variables, containerCgroup);
+                assertTheDrillDownNamesTheContainer(api, variables, containerId, containerCgroup);
+                assertTheSandboxIsNamedByItsPod(api, variables, sandboxCgroup);
+                assertTopkGraphsDrawAtMostTheirN(api, variables, rotationStart, rotated);
                 timings.add(lap(start, "metric families and dashboard queries checked"));
 
                 assertAScrapeGapReCountsNoEvents(api, work, alertmanager.port(), targets, instance, filelessComm, webhook, logs);
@@ -284,6 +364,7 @@ class MonitoringStackKernelTest {
                 tiny = null;
                 waitForAlerts(api, webhook, List.of(new Expected("MemfdExporterDown", Map.of("instance", tinyInstance))), logs);
                 timings.add(lap(start, "down alert at the webhook once the tiny exporter stopped"));
+                assertTargetsPanelCountsTheDownTarget(api);
             }
         } finally {
             if (!Files.exists(stop)) {
@@ -294,6 +375,14 @@ class MonitoringStackKernelTest {
             }
             for (CompletableFuture<Void> activity : activities) {
                 activity.exceptionally(failure -> null).get(60, TimeUnit.SECONDS);
+            }
+            // Children first; each is empty: the container's process exited with the activities.
+            try (java.util.stream.Stream<Path> dirs = Files.walk(cgroupRoot.resolve(top.substring(1)))) {
+                for (Path dir : dirs.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(dir);
+                }
+            } finally {
+                cgroups.close();
             }
             System.out.println("MonitoringStackKernelTest timings (s since start): " + String.join("; ", timings)
                     + "; total " + seconds(start));
@@ -309,15 +398,13 @@ class MonitoringStackKernelTest {
      * again (which proves the gap is there).
      */
     private static void assertAScrapeGapReCountsNoEvents(Prometheus api, Path work, int alertmanagerPort,
-            Map<String, Integer> targets, String instance, String comm, Webhook webhook, Supplier<String> logs)
+            ScrapeTargets targets, String instance, String comm, Webhook webhook, Supplier<String> logs)
             throws IOException, InterruptedException {
         // The rule's selector, and the same narrowed to the comm.
         String selector = "memfd_exec_total{job=\"" + JOB + "\"}";
         String series = "memfd_exec_total{job=\"" + JOB + "\",instance=\"" + instance + "\",comm=\"" + comm + "\"}";
         assertEquals(List.of("1"), api.values(series), "one execution by " + comm + " before the gap");
-        Map<String, Integer> withoutMain = new java.util.HashMap<>(targets);
-        withoutMain.remove(instance);
-        writePrometheusConfig(work, alertmanagerPort, withoutMain);
+        writePrometheusConfig(work, alertmanagerPort, targets.without(instance));
         api.reload();
         double gapStart = System.currentTimeMillis() / 1000.0;
         waitForAlerts(api, webhook, List.of(new Expected("MemfdExporterDown", Map.of("instance", instance, "reason", "vanished"))), logs);
@@ -362,9 +449,9 @@ class MonitoringStackKernelTest {
     }
 
     /** Every panel's every query, and the variables' label_values queries, as Grafana would send them. */
-    private static void assertEveryDashboardQueryReturnsData(Prometheus api, String instance) throws IOException {
+    private static void assertEveryDashboardQueryReturnsData(Prometheus api, Map<String, String> variables,
+                                                             String containerCgroup) throws IOException {
         Dashboard dashboard = Dashboard.read(Dashboard.SHIPPED);
-        Map<String, String> variables = Map.of("job", JOB, "instance", instance, "__rate_interval", RATE_INTERVAL);
         List<String> empty = new ArrayList<>();
         for (Dashboard.Query query : dashboard.queries()) {
             String expr = query.substitute(variables);
@@ -375,13 +462,157 @@ class MonitoringStackKernelTest {
         assertTrue(empty.isEmpty(), "dashboard queries without data:\n" + String.join("\n", empty));
 
         Pattern labelValues = Pattern.compile("label_values\\((.+), *(\\w+)\\)");
-        for (String name : List.of("job", "instance")) {
+        Map<String, String> offered = new java.util.HashMap<>(variables);
+        offered.put("cgroup", containerCgroup);
+        for (String name : List.of("job", "instance", "namespace", "pod", "container", "cgroup")) {
             Matcher definition = labelValues.matcher(dashboard.variable(name).getString("definition"));
             assertTrue(definition.matches(), name);
-            assertTrue(api.labelValues(definition.group(2), Dashboard.substitute(definition.group(1), variables))
-                            .contains(variables.get(name)),
-                    "variable " + name + " offers " + variables.get(name));
+            List<String> values = api.labelValues(definition.group(2), Dashboard.substitute(definition.group(1), variables));
+            assertTrue(values.contains(offered.get(name)), "variable " + name + " offers " + offered.get(name) + ": " + values);
         }
+    }
+
+    /**
+     * The containers table names the container's calls, memory and first appearance by kube-state-metrics'
+     * namespace, pod and container, although two pending containers (container_id="") are in
+     * kube_pod_container_info; without kube-state-metrics' names the same rows keep their cgroup path.
+     */
+    private static void assertTheDrillDownNamesTheContainer(Prometheus api, Map<String, String> variables,
+                                                            String containerId, String containerCgroup)
+            throws IOException, InterruptedException {
+        String instance = variables.get("instance");
+        String calls = "memfd_create_calls_by_cgroup_total{instance=\"" + instance + "\",container_id=\"" + containerId
+                + "\",pod_uid=\"" + POD_UID + "\",cgroup=\"" + containerCgroup + "\"}";
+        waitFor(Duration.ofSeconds(30), () -> api.query(calls + " == " + CONTAINER_CALLS).size() == 1,
+                () -> calls + ": " + api.query(calls));
+        Map<String, String> names = Map.of("instance", instance, "namespace", NAMESPACE, "pod", POD, "container", CONTAINER);
+        List<Dashboard.Query> table = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Who is doing it: containers and cgroups")).toList();
+        assertEquals(3, table.size());
+        Sample rate = single(api.query(table.get(0).substitute(variables)), names);
+        assertTrue(rate.value() > 0, "calls/s " + rate);
+        assertEquals(CONTAINER_HELD_BYTES, single(api.query(table.get(1).substitute(variables)), names).value(), "live bytes");
+        double firstSeen = single(api.query(table.get(2).substitute(variables)), names).value();
+        assertTrue(firstSeen > System.currentTimeMillis() - 300_000 && firstSeen <= System.currentTimeMillis(),
+                "first seen (ms) within this test: " + firstSeen);
+        // The pod narrowed to one that is not this one: the container's row goes, the other cgroups stay by path.
+        Map<String, String> otherPod = new java.util.HashMap<>(variables);
+        otherPod.put("pod", "pending-1");
+        JsonArray narrowed = api.query(table.get(0).substitute(otherPod));
+        assertTrue(narrowed.stream().map(JsonObject.class::cast).noneMatch(series -> series.getJsonObject("metric").containsKey("pod")),
+                "no row names a pod: " + narrowed);
+        assertTrue(narrowed.stream().map(JsonObject.class::cast).noneMatch(series ->
+                containerCgroup.equals(series.getJsonObject("metric").getString("cgroup"))), "nor is the container by path: " + narrowed);
+        assertFalse(narrowed.isEmpty(), "the cgroups kube-state-metrics does not name stay");
+        // Why every join has container_id!="" on both sides: the cgroups that name no container sum to
+        // container_id="", which matches both pending containers, and the whole query fails.
+        String unfiltered = "sum by (container_id) (rate(memfd_create_calls_by_cgroup_total[5m])) * on (container_id)"
+                + " group_left (namespace, pod, container) max by (container_id, namespace, pod, container) (kube_pod_container_info)";
+        String error = api.queryError(unfiltered);
+        assertTrue(error.contains("duplicate series"), unfiltered + ": " + error);
+    }
+
+    /**
+     * The sandbox's cgroup names a container kube-state-metrics does not list, in a pod it does: its row has
+     * the pod's namespace and name (joined on pod_uid), no container, and not its path.
+     */
+    private static void assertTheSandboxIsNamedByItsPod(Prometheus api, Map<String, String> variables, String sandboxCgroup)
+            throws IOException {
+        String calls = "memfd_create_calls_by_cgroup_total{instance=\"" + variables.get("instance") + "\",container_id=\"containerd://"
+                + SANDBOX_HEX + "\",pod_uid=\"" + POD_UID + "\",cgroup=\"" + sandboxCgroup + "\"}";
+        assertEquals(SANDBOX_CALLS, single(api.query(calls), calls).value(), calls);
+        List<Dashboard.Query> table = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Who is doing it: containers and cgroups")).toList();
+        for (Dashboard.Query column : List.of(table.get(0), table.get(2))) {
+            JsonArray result = api.query(column.substitute(variables));
+            List<JsonObject> podRows = result.stream().map(JsonObject.class::cast).map(series -> series.getJsonObject("metric"))
+                    .filter(metric -> POD.equals(metric.getString("pod")) && !metric.containsKey("container")).toList();
+            assertEquals(List.of(new JsonObject().put("instance", variables.get("instance")).put("namespace", NAMESPACE).put("pod", POD)),
+                    podRows, column.refId() + ": " + result);
+            assertTrue(result.stream().map(JsonObject.class::cast).noneMatch(series ->
+                    sandboxCgroup.equals(series.getJsonObject("metric").getString("cgroup"))), "not by path: " + result);
+        }
+        Dashboard.Query executions = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("memfd code by container or cgroup")).findFirst().orElseThrow();
+        JsonArray result = api.query(executions.substitute(variables));
+        List<Double> podExecutions = result.stream().map(JsonObject.class::cast)
+                .filter(series -> POD.equals(series.getJsonObject("metric").getString("pod")))
+                .map(series -> Double.parseDouble(series.getJsonArray("value").getString(1))).toList();
+        assertEquals(List.of(1.0), podExecutions, "the sandbox's one memfd execution, under its pod: " + result);
+    }
+
+    /**
+     * Each top-10 graph, as the range query Grafana sends over this test's time, draws at most 10 series,
+     * where topk(10, ...) alone draws more: the rotation's later comms overtake the earlier ones.
+     */
+    private static void assertTopkGraphsDrawAtMostTheirN(Prometheus api, Map<String, String> variables, long from,
+                                                         List<String> rotated) throws IOException {
+        long to = System.currentTimeMillis() / 1000;
+        Map<String, String> range = new java.util.HashMap<>(variables);
+        range.put("__range", (to - from) + "s");
+        String perStep = "topk(10, sum by (instance, comm) (instance_comm:memfd_create_calls:rate5m{job=\"" + JOB
+                + "\", instance=\"" + variables.get("instance") + "\"}))";
+        int perStepSeries = api.queryRange(perStep, from, to).size();
+        assertTrue(perStepSeries > 10, "topk alone, chosen at every step, draws more than 10: " + perStepSeries);
+        int graphs = 0;
+        for (Dashboard.Query query : Dashboard.read(Dashboard.SHIPPED).queries()) {
+            if (query.expr().contains("topk(10,")) {
+                JsonArray series = api.queryRange(query.substitute(range), from, to);
+                assertTrue(series.size() <= 10, query.panel() + " draws " + series.size() + " series");
+                graphs++;
+            }
+        }
+        assertEquals(9, graphs);
+        JsonArray byComm = api.queryRange(Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Calls/s by comm (top 10)")).findFirst().orElseThrow().substitute(range), from, to);
+        assertEquals(10, byComm.size(), "a full top 10: " + byComm);
+        System.out.println("MonitoringStackKernelTest: topk(10) chosen per step drew " + perStepSeries
+                + " series over the rotation, the dashboard's " + byComm.size());
+    }
+
+    /** Once the tiny exporter is down: up 1, total 2, down 1 (red). */
+    private static void assertTargetsPanelCountsTheDownTarget(Prometheus api) throws IOException {
+        Dashboard.Query[] targets = Dashboard.read(Dashboard.SHIPPED).queries().stream()
+                .filter(query -> query.panel().equals("Targets up / total")).toArray(Dashboard.Query[]::new);
+        Map<String, String> all = Map.of("job", JOB, "instance", ".+");
+        assertEquals(3, targets.length);
+        double[] expected = {1, 2, 1};
+        for (int i = 0; i < targets.length; i++) {
+            String expr = targets[i].substitute(all);
+            assertEquals(expected[i], single(api.query(expr), expr).value(), expr);
+        }
+    }
+
+    /** One sample of a query's result. */
+    private record Sample(JsonObject metric, double value) {
+    }
+
+    /** The one series of a result whose labels include the given ones. */
+    private static Sample single(JsonArray result, Map<String, String> labels) {
+        List<JsonObject> matching = result.stream().map(JsonObject.class::cast)
+                .filter(series -> labels.entrySet().stream().allMatch(label ->
+                        label.getValue().equals(series.getJsonObject("metric").getString(label.getKey()))))
+                .toList();
+        assertEquals(1, matching.size(), "one series with " + labels + " in " + result);
+        return new Sample(matching.get(0).getJsonObject("metric"),
+                Double.parseDouble(matching.get(0).getJsonArray("value").getString(1)));
+    }
+
+    private static Sample single(JsonArray result, String query) {
+        assertEquals(1, result.size(), query + ": " + result);
+        return single(result, Map.of());
+    }
+
+    /** kube-state-metrics' series of the pod: its running container, and two pending pods' (container_id=""). */
+    private static String kubePodSeries(String containerId) {
+        return """
+                # TYPE kube_pod_container_info gauge
+                kube_pod_container_info{namespace="%1$s",pod="%2$s",uid="%4$s",container="%3$s",image="registry.example/payload:1",container_id="%5$s"} 1
+                kube_pod_container_info{namespace="%1$s",pod="pending-1",uid="11111111-2222-4333-8444-555555555555",container="%3$s",image="registry.example/payload:1",container_id=""} 1
+                kube_pod_container_info{namespace="%1$s",pod="pending-2",uid="66666666-7777-4888-9999-000000000000",container="%3$s",image="registry.example/payload:1",container_id=""} 1
+                # TYPE kube_pod_info gauge
+                kube_pod_info{namespace="%1$s",pod="%2$s",uid="%4$s",node="node-1"} 1
+                """.formatted(NAMESPACE, POD, CONTAINER, POD_UID, containerId);
     }
 
     private static void waitForAlerts(Prometheus api, Webhook webhook, List<Expected> expected, Supplier<String> logs)
@@ -435,13 +666,13 @@ class MonitoringStackKernelTest {
     }
 
     /** A script that defines and calls until_stop (UNTIL_STOP), with STOP set to the file that ends it. */
-    private static void runPythonUntilStop(String comm, Path stop, String script) {
-        runPython(comm, "STOP = '" + stop + "'\n" + UNTIL_STOP + script);
+    private static void runPythonUntilStop(String comm, Path stop, String script, String... args) {
+        runPython(comm, "STOP = '" + stop + "'\n" + UNTIL_STOP + script, args);
     }
 
-    private static void runPython(String comm, String script) {
+    private static void runPython(String comm, String script, String... args) {
         try {
-            Python.named(comm).run(script);
+            Python.named(comm).run(script, args);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -471,7 +702,7 @@ class MonitoringStackKernelTest {
                 work.resolve("alertmanager.log"), port, "/-/ready");
     }
 
-    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, Map<String, Integer> targets)
+    private static ServerProcess startPrometheus(Path work, int alertmanagerPort, ScrapeTargets targets)
             throws IOException, InterruptedException {
         int port = ServerProcess.freePort();
         Path rules = work.resolve("memfd_exporter.rules.yml");
@@ -487,9 +718,10 @@ class MonitoringStackKernelTest {
      * prometheus.yml scraping each target (node name to exporter port) as the Prometheus Operator
      * scrapes the shipped PodMonitor: the job named {@code <namespace>/<PodMonitor name>}, then the
      * PodMonitor's relabelings as the file has them. The node name is the
-     * {@code __meta_kubernetes_pod_node_name} that Kubernetes service discovery would give.
+     * {@code __meta_kubernetes_pod_node_name} that Kubernetes service discovery would give. And
+     * kube-state-metrics with its own labels kept ({@code honor_labels}), as kube-prometheus scrapes it.
      */
-    private static Path writePrometheusConfig(Path work, int alertmanagerPort, Map<String, Integer> targets)
+    private static Path writePrometheusConfig(Path work, int alertmanagerPort, ScrapeTargets targets)
             throws IOException {
         Map<String, Object> podMonitor;
         try (InputStream in = Files.newInputStream(POD_MONITOR)) {
@@ -506,7 +738,7 @@ class MonitoringStackKernelTest {
             relabelings.add(converted);
         }
         JsonArray staticConfigs = new JsonArray();
-        targets.forEach((node, port) -> staticConfigs.add(new JsonObject()
+        targets.exportersByNode().forEach((node, port) -> staticConfigs.add(new JsonObject()
                 .put("targets", new JsonArray().add("127.0.0.1:" + port))
                 .put("labels", new JsonObject().put("__meta_kubernetes_pod_node_name", node))));
         Path rules = work.resolve("memfd_exporter.rules.yml");
@@ -526,13 +758,26 @@ class MonitoringStackKernelTest {
                     metrics_path: %s
                     static_configs: %s
                     relabel_configs: %s
+                  - job_name: kube-state-metrics
+                    honor_labels: true
+                    static_configs:
+                      - targets: ['127.0.0.1:%d']
                 """.formatted(rules, alertmanagerPort, "podMonitor/" + NAMESPACE + "/" + name + "/0",
-                endpoint.get("path"), staticConfigs.encode(), relabelings.encode()));
+                endpoint.get("path"), staticConfigs.encode(), relabelings.encode(), targets.kubeStateMetricsPort()));
     }
 
     /** sourceLabels to source_labels: the PodMonitor's field names as Prometheus spells them. */
     private static String snakeCase(String camelCase) {
         return camelCase.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The exporters by node name and kube-state-metrics' port: what Prometheus scrapes. */
+    private record ScrapeTargets(Map<String, Integer> exportersByNode, int kubeStateMetricsPort) {
+        ScrapeTargets without(String node) {
+            Map<String, Integer> exporters = new java.util.HashMap<>(exportersByNode);
+            exporters.remove(node);
+            return new ScrapeTargets(exporters, kubeStateMetricsPort);
+        }
     }
 
     /** Prometheus's HTTP API. */
@@ -563,6 +808,12 @@ class MonitoringStackKernelTest {
             assertEquals(200, response.statusCode(), "reload: " + response.body());
         }
 
+        /** A range query from one second to another, a step a second: the series of a Grafana graph. */
+        JsonArray queryRange(String promql, long from, long to) {
+            return get("/api/v1/query_range?query=" + encode(promql) + "&start=" + from + "&end=" + to + "&step=1")
+                    .getJsonObject("data").getJsonArray("result");
+        }
+
         List<JsonObject> firingAlerts() {
             return get("/api/v1/alerts").getJsonObject("data").getJsonArray("alerts").stream().map(JsonObject.class::cast)
                     .filter(alert -> "firing".equals(alert.getString("state")))
@@ -582,6 +833,14 @@ class MonitoringStackKernelTest {
                     .stream().map(String.class::cast).toList();
         }
 
+        /** The error Prometheus answers a query it cannot evaluate with. */
+        String queryError(String promql) {
+            HttpResponse<byte[]> response = Http.get(port, "/api/v1/query?query=" + encode(promql), null);
+            JsonObject body = new JsonObject(new String(response.body(), StandardCharsets.UTF_8));
+            assertEquals("error", body.getString("status"), promql + ": " + body);
+            return body.getString("error");
+        }
+
         /** The response of a successful call: status, and its data. */
         private JsonObject get(String pathAndQuery) {
             HttpResponse<byte[]> response = Http.get(port, pathAndQuery, null);
@@ -593,6 +852,38 @@ class MonitoringStackKernelTest {
 
         private static String encode(String value) {
             return URLEncoder.encode(value, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A /metrics page of fixed text, as a stand-in for kube-state-metrics. */
+    private static final class StaticExposition implements AutoCloseable {
+        private final HttpServer server;
+
+        private StaticExposition(HttpServer server) {
+            this.server = server;
+        }
+
+        static StaticExposition start(String text) throws IOException {
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            byte[] body = text.getBytes(StandardCharsets.UTF_8);
+            server.createContext("/metrics", exchange -> {
+                try (exchange) {
+                    exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+                    exchange.sendResponseHeaders(200, body.length);
+                    exchange.getResponseBody().write(body);
+                }
+            });
+            server.start();
+            return new StaticExposition(server);
+        }
+
+        int port() {
+            return server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
         }
     }
 

@@ -42,6 +42,10 @@ class MixinTest {
     /** What tells one exporter from another once the selector spans clusters. */
     private static final String INSTANCE_LABELS = "cluster, job, instance";
     private static final String CONFIG = "{ memfdExporterSelector: '" + SELECTOR + "', instanceLabels: '" + INSTANCE_LABELS + "' }";
+    /** kube-state-metrics as a user of the drill-down might select it. */
+    private static final String KUBE_STATE_METRICS = "cluster=\"eu-1\", job=\"ksm\"";
+    /** Prometheus's own series of the alerts: the dashboard selects them by alert name, job and instance. */
+    private static final Pattern ALERT_SERIES = Pattern.compile("ALERTS(_FOR_STATE)?");
     /** A by (...) or on (...) clause of PromQL: its label list. */
     private static final Pattern GROUPING = Pattern.compile("\\b(?:by|on) \\(([^)]*)\\)");
     /** How a series finds its threshold record: on and min by its scope labels (alerts.libsonnet: thresholded). */
@@ -95,7 +99,7 @@ class MixinTest {
         assertEquals(8 + shipped.alerts().size(), expressions.size(), "the non-threshold rules checked");
         int perExporter = 0;
         for (String expr : expressions) {
-            assertSelectsOnlyThrough(expr, SELECTOR, "");
+            assertSelectsOnlyThrough(expr, SELECTOR, "", null);
             // The threshold matches are by scope labels (thresholdScopeLabels), the join with
             // node_exporter by hostLabels: neither is per exporter.
             Matcher grouping = GROUPING.matcher(THRESHOLD_MATCH.matcher(expr).replaceAll(THRESHOLD_PREFIX));
@@ -113,16 +117,21 @@ class MixinTest {
         assertEquals(3 + 3 + 2 + 2 + 1 + 5, perExporter, "by/on clauses over the instance labels");
     }
 
-    /** Every panel query and both variables' queries select through the selector, then $job and $instance. */
+    /**
+     * Every panel query and the job and instance variables' queries select through the selector, then $job
+     * and $instance; kube-state-metrics' series (the drill-down) through its own configured selector.
+     */
     @Test
     void everyDashboardQuerySelectsTheExportersSeriesWithTheConfiguredSelector() throws Exception {
-        JsonObject mixin = render(CONFIG);
+        JsonObject mixin = render(CONFIG.replace(" }", ", dashboard+: { kubeStateMetricsSelector: '" + KUBE_STATE_METRICS + "' } }"));
         Dashboard dashboard = Dashboard.of(mixin.getJsonObject("dashboards").getJsonObject("memfd_exporter.json"));
         List<Dashboard.Query> queries = dashboard.queries();
         assertEquals(Dashboard.read(Dashboard.SHIPPED).queries().size(), queries.size());
         for (Dashboard.Query query : queries) {
-            assertSelectsOnlyThrough(query.expr(), SELECTOR, ", job=~\"$job\", instance=~\"$instance\"");
+            assertSelectsOnlyThrough(query.expr(), SELECTOR, ", job=~\"$job\", instance=~\"$instance\"", KUBE_STATE_METRICS);
         }
+        assertEquals("label_values(kube_pod_container_info{" + KUBE_STATE_METRICS + ", namespace=~\"$namespace\"}, pod)",
+                dashboard.variable("pod").getString("definition"));
         assertEquals("label_values(memfd_exporter_build_info{" + SELECTOR + "}, job)",
                 dashboard.variable("job").getString("definition"));
         assertEquals("label_values(memfd_exporter_build_info{" + SELECTOR + ", job=~\"$job\"}, instance)",
@@ -174,10 +183,12 @@ class MixinTest {
     /**
      * Every series selector of the expression: the threshold series carry no
      * selector (they are recorded from vector(), without the exporter's
-     * labels); every other one starts with the selector's matchers, then {@code rest}.
+     * labels); kube-state-metrics' (kube_*) start with {@code kubeStateMetrics}; Prometheus's
+     * ALERTS series are Prometheus's; other jobs' series the rules read (OTHER_JOBS) start with
+     * their own selector; every other one starts with the selector's matchers, then {@code rest}.
      * No series is read outside a selector but the thresholds.
      */
-    private static void assertSelectsOnlyThrough(String expr, String selector, String rest) {
+    private static void assertSelectsOnlyThrough(String expr, String selector, String rest, String kubeStateMetrics) {
         Matcher matcher = MetricNames.SELECTOR.matcher(expr);
         int selected = 0;
         while (matcher.find()) {
@@ -189,6 +200,14 @@ class MixinTest {
             }
             if (OTHER_JOBS.containsKey(metric)) {
                 assertTrue(matcher.group(2).startsWith(OTHER_JOBS.get(metric)), expr + ": " + metric + " through its selector");
+                selected++;
+                continue;
+            }
+            if (kubeStateMetrics != null && metric.startsWith("kube_")) {
+                assertTrue(matcher.group(2).startsWith(kubeStateMetrics), expr + ": " + metric + " through " + kubeStateMetrics);
+                continue;
+            }
+            if (kubeStateMetrics != null && ALERT_SERIES.matcher(metric).matches()) {
                 selected++;
                 continue;
             }

@@ -33,11 +33,14 @@ public final class Dashboard {
             result = result.replace("${" + value.getKey() + "}", value.getValue())
                     .replace("$" + value.getKey(), value.getValue());
         }
-        if (result.contains("$")) {
+        if (VARIABLE.matcher(result).find()) {
             throw new AssertionError("a variable is left in " + result);
         }
         return result;
     }
+
+    /** A variable: $ and a name ($1 in label_replace is a regular expression's group, not a variable). */
+    private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("\\$\\{?[A-Za-z_]");
 
     private final JsonObject json;
 
@@ -71,6 +74,7 @@ public final class Dashboard {
         return panels;
     }
 
+    /** The queries of every panel, then of every annotation (its panel is "annotation NAME", its refId the empty string). */
     public List<Query> queries() {
         List<Query> queries = new ArrayList<>();
         for (JsonObject panel : panels()) {
@@ -78,6 +82,10 @@ public final class Dashboard {
                 JsonObject object = (JsonObject) target;
                 queries.add(new Query(panel.getString("title"), object.getString("refId"), object.getString("expr")));
             }
+        }
+        for (Object annotation : json.getJsonObject("annotations").getJsonArray("list")) {
+            JsonObject object = (JsonObject) annotation;
+            queries.add(new Query("annotation " + object.getString("name"), "", object.getString("expr")));
         }
         return queries;
     }

@@ -14,7 +14,8 @@ import io.memfdexporter.metrics.MetricFamily;
 public final class MetricNames {
     /** A series selector in an expression: optional metric name (group 1), then its matchers (group 2). */
     public static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)?\\{([^}]*)}");
-    private static final Pattern IDENTIFIER = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_:]*");
+    /** Not after $: Grafana's variables ($__range: in a subquery ends with a colon). */
+    private static final Pattern IDENTIFIER = Pattern.compile("(?<![$\\w])[a-zA-Z_][a-zA-Z0-9_:]*");
     private static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
     /** The exporter's label names: memfd_name_kind starts like a metric name. */
     private static final Set<String> LABELS = Stream.of(MetricFamily.values()).flatMap(family -> family.labels().stream())
