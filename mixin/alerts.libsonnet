@@ -94,7 +94,7 @@
             labels: { severity: 'warning' },
             annotations: {
               summary: 'BPF map {{ $labels.map }} is full on {{ $labels.instance }}.',
-              description: '{{ if eq $labels.map "requested_bytes_by_comm" }}{{ $value | humanize1024 }}B of memfd size requests{{ else }}{{ $value | humanize }} {{ if eq $labels.map "execs_by_comm" }}memfd executions{{ else if eq $labels.map "exec_mappings_by_comm" }}executable memfd mappings{{ else if match "^secret_" $labels.map }}memfd_secret(2) calls{{ else }}memfd_create(2) calls{{ end }}{{ end }} in the last hour on {{ $labels.instance }} were counted in the totals only, because the BPF map {{ $labels.map }} was full.',
+              description: '{{ if match "^requested_bytes_by_" $labels.map }}{{ $value | humanize1024 }}B of memfd size requests{{ else }}{{ $value | humanize }} {{ if match "^execs_by_" $labels.map }}memfd executions{{ else if match "^exec_mappings_by_" $labels.map }}executable memfd mappings{{ else if match "^secret_" $labels.map }}memfd_secret(2) calls{{ else if match "^failures_by_" $labels.map }}failed memfd_create(2) calls{{ else }}memfd_create(2) calls{{ end }}{{ end }} in the last hour on {{ $labels.instance }} were counted in the totals only, because the BPF map {{ $labels.map }} was full.',
             },
           },
           {

@@ -77,10 +77,11 @@
       // node_memory_MemTotal_bytes (only where node_exporter's series is there).
       liveHostMemoryRatio: 0.25,
       // MemfdCreateUnrecorded: events per hour that a full BPF map left unrecorded. Any, but for
-      // calls_by_cgroup: a busy Kubernetes node fills it with short-lived pods' cgroups, and only
-      // the per-cgroup breakdown is lost (comms, totals and bursts still count).
+      // the per-cgroup maps (calls_by_cgroup, failures_by_cgroup, ...): removed cgroups free their
+      // entries, so they fill only with more than 4,096 cgroups active at once, and only the
+      // per-cgroup breakdown is lost (comms, totals and bursts still count).
       unrecordedPerHour: 0,
-      unrecordedCgroupCallsPerHour: 3600,
+      unrecordedByCgroupPerHour: 3600,
       // MemfdSecretUsed: memfd_secret(2) calls by one comm in the last hour. 0: any call alerts.
       secretCallsPerHour: 0,
       // MemfdExecutableMapping: calls that made a memfd's pages executable, by one comm with

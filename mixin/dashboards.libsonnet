@@ -33,6 +33,9 @@
     // The memfd alerts of the selected job; those about one instance follow the instance
     // variable, those about the job as a whole (no instance label) always show.
     alerts: 'alertname=~"Memfd.*", job=~"$job", instance=~"$instance|"',
+    // MemfdAlertRulesFailing is about a Prometheus (its job and instance), not an exporter: it
+    // always shows, since it means the other memfd alerts cannot fire.
+    rulesFailing: 'alertname="MemfdAlertRulesFailing"',
   },
 
   // A query: %(selector)s (and the other placeholders) in expr is where the series selectors go.
@@ -268,7 +271,7 @@
               enable: true,
               hide: false,
               iconColor: 'red',
-              expr: 'ALERTS{%(alerts)s, alertstate="firing"}' % placeholders,
+              expr: 'ALERTS{%(alerts)s, alertstate="firing"} or ALERTS{%(rulesFailing)s, alertstate="firing"}' % placeholders,
               step: '30s',
               titleFormat: '{{alertname}}',
               textFormat: '{{severity}} {{instance}} {{comm}}',
@@ -362,10 +365,11 @@
                 'Firing memfd alerts',
                 'dateTimeAsIso',
                 { h: 6, w: 24, x: 0, y: 5 },
-                'The memfd alerts firing now for the selected job and instances, with their labels and the time each became active (ALERTS_FOR_STATE, which Prometheus keeps across its restarts). Alerts about the job as a whole (no instance label) show whatever the instance selection. Each alert has a section in the runbook (dashboard link Runbook).',
+                'The memfd alerts firing now for the selected job and instances, with their labels and the time each became active (ALERTS_FOR_STATE, which Prometheus keeps across its restarts). Alerts about the job as a whole (no instance label) show whatever the instance selection, and MemfdAlertRulesFailing (a Prometheus failing to evaluate these rules) always shows. Each alert has a section in the runbook (dashboard link Runbook).',
                 [
-                  tableQuery('ALERTS_FOR_STATE{%(alerts)s} * 1000 and ignoring (alertstate) ALERTS{%(alerts)s, alertstate="firing"}', '__auto'),
-                ]) + {
+                  tableQuery('(ALERTS_FOR_STATE{%(alerts)s} * 1000 and ignoring (alertstate) ALERTS{%(alerts)s, alertstate="firing"})'
+                             + ' or (ALERTS_FOR_STATE{%(rulesFailing)s} * 1000 and ignoring (alertstate) ALERTS{%(rulesFailing)s, alertstate="firing"})', '__auto'),
+                ]) + runbookLinks(['MemfdAlertRulesFailing']) + {
             options+: { sortBy: [{ displayName: 'Value', desc: false }] },
             transformations: [
               { id: 'organize', options: { excludeByName: { Time: true, __name__: true }, renameByName: { Value: 'active since' } } },

@@ -13,6 +13,16 @@ local le = import 'le.libsonnet';
   // alert finds the bucket whichever Prometheus stored it, and across an upgrade from one to the other.
   local bucketThreshold(name, bound) = [threshold(name, bound, { le: spelling }) for spelling in le.spellings(bound)],
 
+  // The per-cgroup families whose full kernel map memfd_by_cgroup_unrecorded_total{family} counts,
+  // by the name of that map: MemfdCreateUnrecorded's map label. (calls_by_cgroup's losses are also in
+  // memfd_create_unrecorded_total{map="calls_by_cgroup"}, read there.)
+  local cgroupMaps = {
+    memfd_create_failures_by_cgroup_total: 'failures_by_cgroup',
+    memfd_exec_by_cgroup_total: 'execs_by_cgroup',
+    memfd_exec_mappings_by_cgroup_total: 'exec_mappings_by_cgroup',
+    memfd_requested_bytes_by_cgroup_total: 'requested_bytes_by_cgroup',
+  },
+
   // Events in the last hour of a counter whose series appear with their first event (a comm's
   // first memfd execution creates its series at 1, which increase() cannot see: it needs two
   // samples). The count now against the last sample at least an hour old, wherever in the
@@ -60,9 +70,14 @@ local le = import 'le.libsonnet';
         + [
           threshold('live_allocated_bytes', t.liveAllocatedBytes),
           threshold('live_host_memory_ratio', t.liveHostMemoryRatio),
-          // MemfdCreateUnrecorded, by map: the cgroup map alone has a threshold of its own.
+          // MemfdCreateUnrecorded, by map: the per-cgroup maps have a threshold of their own.
           threshold('unrecorded_per_hour', t.unrecordedPerHour),
-          threshold('unrecorded_per_hour', t.unrecordedCgroupCallsPerHour, { map: 'calls_by_cgroup' }),
+        ]
+        + [
+          threshold('unrecorded_per_hour', t.unrecordedByCgroupPerHour, { map: map })
+          for map in ['calls_by_cgroup'] + std.objectValues(cgroupMaps)
+        ]
+        + [
           threshold('secret_calls_per_hour', t.secretCallsPerHour),
           // MemfdExecutableMapping and MemfdLiveExecutableCode may also be scoped by kind: an
           // exemption for a JIT's double-mapped code (kind="double_mapped", live kind="mapped")
@@ -109,7 +124,13 @@ local le = import 'le.libsonnet';
               label_replace(increase(memfd_exec_mappings_unrecorded_total{%(memfdExporterSelector)s}[1h]), "map", "exec_mappings_by_comm", "", "")
               or
               label_replace(increase(memfd_requested_unrecorded_bytes_total{%(memfdExporterSelector)s}[1h]), "map", "requested_bytes_by_comm", "", "")
-            ||| % $._config,
+            ||| % $._config + std.join('', [
+              |||
+                or
+                sum without (family) (label_replace(increase(memfd_by_cgroup_unrecorded_total{%(selector)s, family="%(family)s"}[1h]), "map", "%(map)s", "", ""))
+              ||| % { selector: $._config.memfdExporterSelector, family: family, map: cgroupMaps[family] }
+              for family in std.objectFields(cgroupMaps)
+            ]),
           },
           {
             record: 'instance_comm_memfd_name_kind:memfd_exec:increase1h',

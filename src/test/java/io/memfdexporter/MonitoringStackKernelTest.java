@@ -73,7 +73,7 @@ import io.vertx.core.json.JsonObject;
 class MonitoringStackKernelTest {
     private static final String JOB = "memfd_exporter";
     /** The PodMonitor's namespace, and the nodes the two exporters stand for (their instance label). */
-    private static final String NAMESPACE = "monitoring";
+    private static final String MONITORING_NAMESPACE = "monitoring";
     private static final String NODE = "node-main";
     private static final String TINY_NODE = "node-tiny";
     private static final Path POD_MONITOR = Path.of("deploy", "kubernetes", "podmonitor.yaml");
@@ -730,7 +730,7 @@ class MonitoringStackKernelTest {
         String name = (String) ((Map<?, ?>) podMonitor.get("metadata")).get("name");
         Map<?, ?> endpoint = (Map<?, ?>) ((List<?>) ((Map<?, ?>) podMonitor.get("spec")).get("podMetricsEndpoints")).get(0);
         JsonArray relabelings = new JsonArray().add(new JsonObject().put("target_label", "job")
-                .put("replacement", NAMESPACE + "/" + name));
+                .put("replacement", MONITORING_NAMESPACE + "/" + name));
         for (Object relabeling : (List<?>) endpoint.get("relabelings")) {
             JsonObject converted = new JsonObject();
             ((Map<?, ?>) relabeling).forEach((key, value) -> converted.put(snakeCase((String) key),
@@ -762,7 +762,7 @@ class MonitoringStackKernelTest {
                     honor_labels: true
                     static_configs:
                       - targets: ['127.0.0.1:%d']
-                """.formatted(rules, alertmanagerPort, "podMonitor/" + NAMESPACE + "/" + name + "/0",
+                """.formatted(rules, alertmanagerPort, "podMonitor/" + MONITORING_NAMESPACE + "/" + name + "/0",
                 endpoint.get("path"), staticConfigs.encode(), relabelings.encode(), targets.kubeStateMetricsPort()));
     }
 
