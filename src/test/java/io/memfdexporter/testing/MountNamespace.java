@@ -26,14 +26,28 @@ public final class MountNamespace implements AutoCloseable {
 
     /** A copy of the host's mounts without anything at /sys/fs/bpf, whatever the host has there. */
     public static MountNamespace withoutBpffs() throws IOException {
+        return holding("while umount /sys/fs/bpf 2>/dev/null; do :; done");
+    }
+
+    /**
+     * A copy of the host's mounts with a fresh, executable 16 MiB tmpfs at {@code mountPoint}: whatever the
+     * runner has there (containers and hardened hosts mount /dev/shm noexec), a test sees a tmpfs it may
+     * execute from.
+     */
+    public static MountNamespace withExecutableTmpfsAt(String mountPoint) throws IOException {
+        return holding("mount -t tmpfs -o exec,nosuid,nodev,mode=1777,size=16m memfd-exporter-test " + mountPoint);
+    }
+
+    /** Starts the holder: a private copy of the host's mounts, changed by the shell command {@code setup}. */
+    private static MountNamespace holding(String setup) throws IOException {
         Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "while umount /sys/fs/bpf 2>/dev/null; do :; done; echo ready; read _")
+                setup + " && echo ready; read _")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         MountNamespace namespace = new MountNamespace(holder);
         BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
         if (!"ready".equals(out.readLine())) {
             namespace.close();
-            throw new IllegalStateException("unshare --mount failed (needs CAP_SYS_ADMIN)");
+            throw new IllegalStateException("unshare --mount or its setup failed (needs CAP_SYS_ADMIN): " + setup);
         }
         return namespace;
     }
