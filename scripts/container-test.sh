@@ -6,7 +6,8 @@
 # which installs the packages it needs with apt-get inside the container. The
 # container keeps podman's defaults for everything the tests must not assume:
 # its own mount namespace with a noexec 64 MiB /dev/shm, no tracefs, no bpffs,
-# and podman's view of the host's cgroups (on a hybrid host, no cgroup2 tree).
+# and podman's view of the host's cgroups (on a hybrid host, no cgroup2 tree);
+# it shares the host's network and pid namespace (below).
 # Prints one PASS or FAIL line; exits non-zero on failure.
 #
 # Run as root on Debian 12:  scripts/container-test.sh
@@ -45,9 +46,14 @@ mkdir -p "$archives/partial" "$m2"
 container=memfd-container-test-$$
 # --network host: apt-get and Maven reach what the host reaches, with no bridge,
 # iptables rule or ip_forward change; the tests bind 127.0.0.1 on free ports.
+# --pid host: the exec tests prove that root's runc executing its memfd clone is
+# counted as runc, which bpf/exec.bpf.c grants only in the initial pid namespace (a
+# container's root can make a root-owned file named runc; it cannot leave its pid
+# namespace). In a container of its own pid namespace, those 3 tests see "other", as
+# the exporter must there. (The DaemonSet runs the exporter with hostPID too.)
 # --pull=never: nothing comes from a registry. The environment is what .ci/run sets.
 set +e
-podman run --name "$container" --privileged --network host --pull=never \
+podman run --name "$container" --privileged --network host --pid host --pull=never \
   -v "$work/src:/src" -v "$m2:/root/.m2:O" -v "$archives:/var/cache/apt/archives" \
   -e MEMFD_EXPORTER_REQUIRE_BPF=1 -w /src \
   "$SMOKE_BASE_IMAGE" ./scripts/test.sh 2>&1 | tee "$work/mvn.log" | sed 's/^/  container | /'

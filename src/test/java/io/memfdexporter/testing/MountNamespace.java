@@ -26,7 +26,7 @@ public final class MountNamespace implements AutoCloseable {
 
     /** A copy of the host's mounts without anything at /sys/fs/bpf, whatever the host has there. */
     public static MountNamespace withoutBpffs() throws IOException {
-        return holding("while umount /sys/fs/bpf 2>/dev/null; do :; done");
+        return start("while umount /sys/fs/bpf 2>/dev/null; do :; done");
     }
 
     /**
@@ -35,11 +35,11 @@ public final class MountNamespace implements AutoCloseable {
      * execute from.
      */
     public static MountNamespace withExecutableTmpfsAt(String mountPoint) throws IOException {
-        return holding("mount -t tmpfs -o exec,nosuid,nodev,mode=1777,size=16m memfd-exporter-test " + mountPoint);
+        return start("mount -t tmpfs -o exec,nosuid,nodev,mode=1777,size=16m memfd-exporter-test " + mountPoint);
     }
 
     /** Starts the holder: a private copy of the host's mounts, changed by the shell command {@code setup}. */
-    private static MountNamespace holding(String setup) throws IOException {
+    private static MountNamespace start(String setup) throws IOException {
         Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
                 setup + " && echo ready; read _")
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
