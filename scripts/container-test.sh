@@ -17,15 +17,16 @@
 # downloads to a throwaway upper layer, so the host's ~/.m2 is never changed
 # and whatever is missing from it is downloaded as on any fresh machine. In CI
 # the host's ./scripts/test.sh has just filled it, so nothing is downloaded.
-# Downloaded .debs are kept in /var/cache/memfd-exporter-smoke/apt-archives
-# (shared with scripts/deb-smoke.sh). The surefire reports are copied to
+# Downloaded .debs are kept in /var/cache/memfd-exporter-smoke/apt-archives-container-test.
+# The surefire reports are copied to
 # target/container-test/ of this checkout.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly repo
 . "$repo/scripts/lib.sh"
-readonly archives=$SMOKE_CACHE/apt-archives
+# Not deb-smoke.sh's archives: apt locks them for as long as it installs, and both may run at once.
+readonly archives=$SMOKE_CACHE/apt-archives-container-test
 readonly m2=${HOME:-/root}/.m2
 readonly out=$repo/target/container-test
 
