@@ -41,10 +41,7 @@ smoke_base_image || fail "no base image $base_image (see the messages above)"
 phase_done "base image"
 
 # --- Build ------------------------------------------------------------------------------
-# --pull=never: nothing may come from a registry, the base is the local import.
-# --network host: RUN steps need no bridge, iptables rules or ip_forward.
-podman build --pull=never --network host --build-arg BASE_IMAGE="$base_image" \
-  -t "$image" -f "$repo/Dockerfile" "$repo"
+smoke_build_image "$repo" "$image"
 phase_done "podman build ($smoke_driver)"
 size_mb=$(( $(podman image inspect --format '{{.Size}}' "$image") / 1000000 ))
 log "image $image: ${size_mb} MB"
@@ -55,34 +52,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 work=$(mktemp -d)
 container=memfd-smoke-$$
 
-# Podman's default seccomp profile (containers-common 0.50) lets bpf() and
-# perf_event_open() through only with CAP_SYS_ADMIN, whatever CAP_BPF and
-# CAP_PERFMON say; Docker >= 23 and containerd >= 1.6.9 gate them on CAP_BPF
-# and CAP_PERFMON. Derive that profile from the installed default.
-python3 - /usr/share/containers/seccomp.json "$run_dir/seccomp.json" <<'PY'
-import json, sys
-src, dst = sys.argv[1], sys.argv[2]
-profile = json.load(open(src))
-gate = {"bpf": "CAP_BPF", "perf_event_open": "CAP_PERFMON"}
-rules = []
-for rule in profile["syscalls"]:
-    names = [n for n in rule["names"] if n in gate]
-    if names and rule.get("action") == "SCMP_ACT_ERRNO" and rule.get("excludes", {}).get("caps"):
-        # The explicit EPERM for callers without CAP_SYS_ADMIN must also spare
-        # callers with the specific capability, or the two rules conflict.
-        rest = [n for n in rule["names"] if n not in gate]
-        if rest:
-            rules.append(dict(rule, names=rest))
-        for name in names:
-            excludes = dict(rule["excludes"], caps=rule["excludes"]["caps"] + [gate[name]])
-            rules.append(dict(rule, names=[name], excludes=excludes))
-    else:
-        rules.append(rule)
-for name, cap in gate.items():
-    rules.append({"names": [name], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [cap]}})
-profile["syscalls"] = rules
-json.dump(profile, open(dst, "w"), indent=1)
-PY
+smoke_seccomp_profile "$run_dir/seccomp.json" || fail "could not derive a seccomp profile from podman's default"
 
 # The documented production settings: root in the container with only
 # CAP_BPF + CAP_PERFMON, read-only root without any tmpfs (podman adds /tmp and

@@ -85,12 +85,13 @@ readonly SMOKE_RUN_DIR=/run/memfd-exporter-smoke
 readonly SMOKE_BASE_IMAGE=localhost/debian:bookworm
 readonly SMOKE_TRACING=/sys/kernel/tracing
 
-# The frame both smoke scripts run in. smoke_begin NAME defines log (NAME-prefixed),
+# The frame the smoke scripts run in. smoke_begin NAME defines log (NAME-prefixed),
 # phase_done (how long the phase that just ended took, and the total so far) and fail
 # REASON, and starts the state the exit handler reads: on exit, whatever happened, the
-# container named in $container is removed (and, once $container_id is known, none of its
-# processes may outlive it: conmon, slirp4netns and rootlessport carry the id on their
-# command lines), a tracefs mount smoke_mount_tracefs made is undone, $work is
+# container named in $container and the pod named in $pod are removed (and, once
+# $container_id is known, none of their processes may outlive them: conmon, slirp4netns
+# and rootlessport carry a container's id on their command lines; $container_id may list
+# several, space-separated), a tracefs mount smoke_mount_tracefs made is undone, $work is
 # deleted, and one PASS or FAIL line is printed: PASS only with result=PASS and exit 0,
 # with $reason either way.
 smoke_begin() {
@@ -98,6 +99,7 @@ smoke_begin() {
   start_ns=$(date +%s%N)
   phase_ns=$start_ns
   container=""
+  pod=""
   container_id=""
   mounted_tracefs=0
   work=""
@@ -132,17 +134,21 @@ smoke_end() {
   set +e
   if [ -n "$container" ]; then
     podman rm -f -t 5 "$container" >/dev/null 2>&1 || log "WARN: could not remove container $container"
-    if [ -n "$container_id" ]; then
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pgrep -f "$container_id" >/dev/null || break
-        sleep 0.2
-      done
-      if pgrep -af "$container_id"; then
-        log "WARN: processes of container $container_id are still running (listed above)"
-        rc=1 reason="leftover processes after removing the container"
-      fi
-    fi
   fi
+  if [ -n "$pod" ]; then
+    podman pod rm -f -t 5 "$pod" >/dev/null 2>&1 || log "WARN: could not remove pod $pod"
+  fi
+  local id
+  for id in $container_id; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      pgrep -f "$id" >/dev/null || break
+      sleep 0.2
+    done
+    if pgrep -af "$id"; then
+      log "WARN: processes of container $id are still running (listed above)"
+      rc=1 reason="leftover processes after removing the container"
+    fi
+  done
   # Only after the container is gone: its bind mount keeps tracefs busy.
   if [ "$mounted_tracefs" = 1 ]; then
     umount "$SMOKE_TRACING" || log "WARN: could not unmount tracefs at $SMOKE_TRACING"
@@ -208,6 +214,46 @@ CONF
   export CONTAINERS_CONF=$SMOKE_CACHE/containers/containers.conf
   export CONTAINERS_STORAGE_CONF=$SMOKE_CACHE/containers/storage.conf
   smoke_driver=$driver
+}
+
+# The repository's Dockerfile built as IMAGE from SMOKE_BASE_IMAGE: smoke_build_image REPO IMAGE.
+# --pull=never: nothing may come from a registry, the base is the local import.
+# --network host: RUN steps need no bridge, iptables rules or ip_forward.
+smoke_build_image() {
+  podman build --pull=never --network host --build-arg BASE_IMAGE="$SMOKE_BASE_IMAGE" \
+    -t "$2" -f "$1/Dockerfile" "$1"
+}
+
+# Podman's default seccomp profile (containers-common 0.50) lets bpf() and
+# perf_event_open() through only with CAP_SYS_ADMIN, whatever CAP_BPF and
+# CAP_PERFMON say; Docker >= 23 and containerd >= 1.6.9 gate them on CAP_BPF
+# and CAP_PERFMON. smoke_seccomp_profile DST writes that profile, derived from the installed
+# default, to DST.
+smoke_seccomp_profile() {
+  python3 - /usr/share/containers/seccomp.json "$1" <<'PY'
+import json, sys
+src, dst = sys.argv[1], sys.argv[2]
+profile = json.load(open(src))
+gate = {"bpf": "CAP_BPF", "perf_event_open": "CAP_PERFMON"}
+rules = []
+for rule in profile["syscalls"]:
+    names = [n for n in rule["names"] if n in gate]
+    if names and rule.get("action") == "SCMP_ACT_ERRNO" and rule.get("excludes", {}).get("caps"):
+        # The explicit EPERM for callers without CAP_SYS_ADMIN must also spare
+        # callers with the specific capability, or the two rules conflict.
+        rest = [n for n in rule["names"] if n not in gate]
+        if rest:
+            rules.append(dict(rule, names=rest))
+        for name in names:
+            excludes = dict(rule["excludes"], caps=rule["excludes"]["caps"] + [gate[name]])
+            rules.append(dict(rule, names=[name], excludes=excludes))
+    else:
+        rules.append(rule)
+for name, cap in gate.items():
+    rules.append({"names": [name], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [cap]}})
+profile["syscalls"] = rules
+json.dump(profile, open(dst, "w"), indent=1)
+PY
 }
 
 # The Debian mirror (and security mirror) this host's apt already uses: the
@@ -295,10 +341,13 @@ smoke_base_image() {
 
 # Makes CALLS memfd_create(2) calls from a host process whose comm nobody else uses, scrapes
 # http://127.0.0.1:PORT/metrics and prints "COMM VALUE" (VALUE empty when the series is missing).
-# The comm is the executable's file name (at most 15 characters): a symlink named after the
-# caller's pid in DIR. The real interpreter, not a pyenv shim script: its file name becomes the comm.
+# With PID, the scrape is made in the network namespace of that process (a pod's, whose port
+# is not published). The comm is the executable's file name (at most 15 characters): a
+# symlink named after the caller's pid in DIR. The real interpreter, not a pyenv shim
+# script: its file name becomes the comm.
 smoke_count_calls() {
-  local port=$1 n=$2 dir=$3 py comm metrics
+  local port=$1 n=$2 dir=$3 netns=() py comm metrics
+  [ -n "${4:-}" ] && netns=(nsenter "--net=/proc/$4/ns/net")
   py=$(readlink -f "$(python3 -c 'import sys; print(sys.executable)')") || return 1
   comm=mfdsmoke$$
   ln -sf "$py" "$dir/$comm" || return 1
@@ -307,7 +356,7 @@ import os
 for _ in range($n):
     os.close(os.memfd_create('memfd-smoke'))
 " || return 1
-  metrics=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || { echo "scrape of /metrics failed" >&2; return 1; }
+  metrics=$("${netns[@]}" curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || { echo "scrape of /metrics failed" >&2; return 1; }
   printf '%s %s\n' "$comm" "$(awk -v series="memfd_create_calls_total{comm=\"$comm\"}" '$1 == series { print $2 }' <<<"$metrics")"
 }
 

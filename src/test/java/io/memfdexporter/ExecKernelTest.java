@@ -28,6 +28,7 @@ import io.memfdexporter.probe.ExecProbe.CommSource;
 import io.memfdexporter.probe.MemfdProbe;
 import io.memfdexporter.testing.Exposition;
 import io.memfdexporter.testing.Http;
+import io.memfdexporter.testing.MountNamespace;
 import io.memfdexporter.testing.Python;
 import io.memfdexporter.testing.RequiresBpf;
 import io.memfdexporter.testing.Tool;
@@ -175,16 +176,21 @@ abstract class ExecKernelTest {
     @Test
     void execOfAnUnlinkedShmFileNamedLikeAMemfdIsNotCounted() throws Exception {
         Python python = Python.named(uniqueComm("mxshm"));
-        // Unlinked, on tmpfs, nlink 0, dentry "memfd:...": everything but the kernel's internal mount.
-        python.run(PRELUDE + """
-                path = f'/dev/shm/memfd:{os.getpid()}'
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o700)
-                os.write(fd, TRUE)
-                os.close(fd)
-                fd = os.open(path, os.O_RDONLY)
-                os.unlink(path)
-                os.execv(f'/proc/self/fd/{fd}', ['spoof'])
-                """);
+        // Unlinked, on tmpfs, nlink 0, dentry "memfd:...": everything but the kernel's internal mount. The
+        // tmpfs at /dev/shm is the test's own: containers and hardened hosts mount theirs noexec, where the
+        // exec itself would fail (and python exit 1) before the exporter could be fooled.
+        try (MountNamespace namespace = MountNamespace.withExecutableTmpfsAt("/dev/shm")) {
+            python.in(namespace).run(PRELUDE + """
+                    path = f'/dev/shm/memfd:{os.getpid()}'
+                    assert os.statvfs('/dev/shm').f_flag & os.ST_NOEXEC == 0
+                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o700)
+                    os.write(fd, TRUE)
+                    os.close(fd)
+                    fd = os.open(path, os.O_RDONLY)
+                    os.unlink(path)
+                    os.execv(f'/proc/self/fd/{fd}', ['spoof'])
+                    """);
+        }
 
         assertEquals(Map.of(), execsOf(Http.scrape(exporter.port()), python.comm()));
     }

@@ -45,6 +45,16 @@ public final class MountNamespace implements AutoCloseable {
                 + " done && mount -t tmpfs -o size=64k,mode=755 none /mnt && mkdir " + CGROUP2 + " && mount -t cgroup2 none " + CGROUP2);
     }
 
+    /**
+     * A copy of the host's mounts with a fresh, executable 16 MiB tmpfs at {@code mountPoint}: whatever the
+     * runner has there (containers and hardened hosts mount /dev/shm noexec), a test sees a tmpfs it may
+     * execute from.
+     */
+    public static MountNamespace withExecutableTmpfsAt(String mountPoint) throws IOException {
+        return start("mount -t tmpfs -o exec,nosuid,nodev,mode=1777,size=16m memfd-exporter-test " + mountPoint);
+    }
+
+    /** Starts the holder: a private copy of the host's mounts, changed by the shell command {@code setup}. */
     private static MountNamespace start(String setup) throws IOException {
         Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
                 setup + " && echo ready; read _")

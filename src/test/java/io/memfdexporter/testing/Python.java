@@ -21,14 +21,17 @@ public final class Python {
     private final String comm;
     /** The file the comm's symlink points at; null for {@link #interpreter()}. */
     private final Path executable;
+    /** The command the process is started through (empty: directly), e.g. a {@link MountNamespace#wrapper()}. */
+    private final List<String> wrapper;
 
-    private Python(String comm, Path executable) {
+    private Python(String comm, Path executable, List<String> wrapper) {
         this.comm = comm;
         this.executable = executable;
+        this.wrapper = wrapper;
     }
 
     public static Python named(String comm) {
-        return new Python(comm, null);
+        return new Python(comm, null, List.of());
     }
 
     /**
@@ -36,7 +39,12 @@ public final class Python {
      * what the kernel sees as the process's executable (/proc/PID/exe) is then that file.
      */
     public Python executing(Path copy) {
-        return new Python(comm, copy);
+        return new Python(comm, copy, wrapper);
+    }
+
+    /** The same process, run in {@code namespace} (its comm is still the symlink's name: the wrapper execs it). */
+    public Python in(MountNamespace namespace) {
+        return new Python(comm, executable, namespace.wrapper());
     }
 
     public String comm() {
@@ -63,7 +71,8 @@ public final class Python {
         Path link = dir.resolve(comm);
         try {
             Files.createSymbolicLink(link, executable != null ? executable : interpreter());
-            List<String> command = new ArrayList<>(List.of(link.toString(), "-c", script));
+            List<String> command = new ArrayList<>(wrapper);
+            command.addAll(List.of(link.toString(), "-c", script));
             command.addAll(List.of(args));
             return exec(command.toArray(String[]::new));
         } finally {
