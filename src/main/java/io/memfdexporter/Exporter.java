@@ -1,5 +1,6 @@
 package io.memfdexporter;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +62,8 @@ public final class Exporter implements AutoCloseable {
     /** Exporter settings; the CLI documents each. */
     public record Config(ListenAddress listenAddress, String telemetryPath, int maxComms, int maxCommSeries,
                          boolean live, Duration liveInterval, long liveMaxFds, LiveScanner.Choice liveMethod, BpfPins pins,
-                         WebConfig web, HttpLimits http, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource) {
+                         WebConfig web, HttpLimits http, boolean dropPrivileges, Optional<ExecProbe.CommSource> execCommSource,
+                         Optional<Path> cgroupMount) {
         public static final int DEFAULT_MAX_COMM_SERIES = 200;
         public static final Duration DEFAULT_LIVE_INTERVAL = Duration.ofSeconds(15);
         public static final long DEFAULT_LIVE_MAX_FDS = 200_000;
@@ -70,43 +72,52 @@ public final class Exporter implements AutoCloseable {
         public static Config listeningOn(ListenAddress address) {
             return new Config(address, "/metrics", MemfdProbe.DEFAULT_MAX_COMMS, DEFAULT_MAX_COMM_SERIES,
                     true, DEFAULT_LIVE_INTERVAL, DEFAULT_LIVE_MAX_FDS, LiveScanner.Choice.AUTO, BpfPins.NONE, WebConfig.NONE, HttpLimits.DEFAULT, false,
-                    Optional.empty());
+                    Optional.empty(), Optional.empty());
         }
 
         public Config withMaxComms(int newMaxComms) {
             return new Config(listenAddress, telemetryPath, newMaxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
-                    web, http, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource, cgroupMount);
         }
 
         public Config withMaxCommSeries(int newMaxCommSeries) {
             return new Config(listenAddress, telemetryPath, maxComms, newMaxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
-                    web, http, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource, cgroupMount);
         }
 
         public Config withPins(BpfPins newPins) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, newPins,
-                    web, http, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource, cgroupMount);
         }
 
         public Config withLiveInterval(Duration newLiveInterval) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, newLiveInterval, liveMaxFds, liveMethod, pins,
-                    web, http, dropPrivileges, execCommSource);
+                    web, http, dropPrivileges, execCommSource, cgroupMount);
         }
 
         /** The exec probe's comm source, instead of the best the kernel supports (for tests of both). */
         Config withExecCommSource(ExecProbe.CommSource newExecCommSource) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
-                    web, http, dropPrivileges, Optional.of(newExecCommSource));
+                    web, http, dropPrivileges, Optional.of(newExecCommSource), cgroupMount);
+        }
+
+        /**
+         * Names cgroups from the cgroup2 mount at this path instead of the one found in /proc/self/mountinfo (for
+         * tests whose cgroup2 tree is in a private mount namespace, reached through /proc/PID/root).
+         */
+        public Config withCgroupMount(Path newCgroupMount) {
+            return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
+                    web, http, dropPrivileges, execCommSource, Optional.of(newCgroupMount));
         }
 
         public Config withWeb(WebConfig newWeb) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
-                    newWeb, http, dropPrivileges, execCommSource);
+                    newWeb, http, dropPrivileges, execCommSource, cgroupMount);
         }
 
         public Config withHttp(HttpLimits newHttp) {
             return new Config(listenAddress, telemetryPath, maxComms, maxCommSeries, live, liveInterval, liveMaxFds, liveMethod, pins,
-                    web, newHttp, dropPrivileges, execCommSource);
+                    web, newHttp, dropPrivileges, execCommSource, cgroupMount);
         }
     }
 
@@ -160,7 +171,8 @@ public final class Exporter implements AutoCloseable {
             List<Probe> attached = List.copyOf(probes);
 
             int maxCommSeries = config.maxCommSeries();
-            CgroupPaths cgroups = CgroupPaths.ofThisHost(); // one cache for every per-cgroup family
+            // One cache for every per-cgroup family.
+            CgroupPaths cgroups = config.cgroupMount().map(CgroupPaths::at).orElseGet(CgroupPaths::ofThisHost);
             List<CollectorSet.Named> collectors = new ArrayList<>(List.of(
                     new CollectorSet.Named("memfd", new MemfdCollector(memfd::read, cgroups, maxCommSeries)),
                     new CollectorSet.Named("sizes", new SizesCollector(sizes::read, cgroups, maxCommSeries))));

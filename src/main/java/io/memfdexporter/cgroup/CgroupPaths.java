@@ -58,6 +58,11 @@ public final class CgroupPaths {
         this.mount = mount;
     }
 
+    /** The cgroup2 mount at this path, mounted at the root of the hierarchy (as this process's cgroup namespace sees it). */
+    public static CgroupPaths at(Path mountPoint) {
+        return new CgroupPaths(Optional.of(new Mount(mountPoint, "/")));
+    }
+
     /**
      * The cgroup2 mount this process sees in /proc/self/mountinfo: /sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid
      * hosts, or anywhere else. Says once, in the log, when there is none.

@@ -260,7 +260,7 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bpf.unpin needs --bpf.pin-path=DIR: the directory to remove");
         }
         return new Exporter.Config(address, telemetryPath, maxComms, maxCommSeries, !noLive, liveInterval, liveMaxFds, liveMethod, pins,
-                WebConfig.NONE, http, dropPrivileges, Optional.empty());
+                WebConfig.NONE, http, dropPrivileges, Optional.empty(), Optional.empty());
     }
 
     /** {@code --version}. */
