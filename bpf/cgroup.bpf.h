@@ -106,10 +106,10 @@ static __always_inline enum cgroup_count sum_in_cgroup(void *map, __u64 cgroup, 
 }
 
 /*
- * Moves map[cgroup]'s count to *removed and frees the entry. For sums of
- * sizes (sum_in_cgroup), *removed must saturate: see retire_cgroup_sum().
+ * Moves map[cgroup]'s count to *removed and frees the entry; *removed
+ * saturates (saturating_add) when the map holds sums of sizes (sum_in_cgroup).
  */
-static __always_inline void retire_cgroup(void *map, __u64 cgroup, __u64 *removed)
+static __always_inline void retire_entry(void *map, __u64 cgroup, __u64 *removed, bool saturate)
 {
 	__u64 *count = bpf_map_lookup_elem(map, &cgroup);
 	__u64 old;
@@ -117,23 +117,25 @@ static __always_inline void retire_cgroup(void *map, __u64 cgroup, __u64 *remove
 	if (!count)
 		return;
 	old = __sync_lock_test_and_set(count, CGROUP_RETIRED);
-	if (!(old & CGROUP_RETIRED)) /* else another retire_cgroup() moved it, and late adds counted themselves */
-		__sync_fetch_and_add(removed, old);
+	if (!(old & CGROUP_RETIRED)) { /* else another retire moved it, and late adds counted themselves */
+		if (saturate)
+			saturating_add(removed, old);
+		else
+			__sync_fetch_and_add(removed, old);
+	}
 	bpf_map_delete_elem(map, &cgroup);
 }
 
-/* retire_cgroup() for a map of sum_in_cgroup(): the removed total saturates (saturating_add). */
+/* retire_entry() for a map of counts (count_in_cgroup). */
+static __always_inline void retire_cgroup(void *map, __u64 cgroup, __u64 *removed)
+{
+	retire_entry(map, cgroup, removed, false);
+}
+
+/* retire_entry() for a map of sums of sizes (sum_in_cgroup). */
 static __always_inline void retire_cgroup_sum(void *map, __u64 cgroup, __u64 *removed)
 {
-	__u64 *sum = bpf_map_lookup_elem(map, &cgroup);
-	__u64 old;
-
-	if (!sum)
-		return;
-	old = __sync_lock_test_and_set(sum, CGROUP_RETIRED);
-	if (!(old & CGROUP_RETIRED))
-		saturating_add(removed, old);
-	bpf_map_delete_elem(map, &cgroup);
+	retire_entry(map, cgroup, removed, true);
 }
 
 #endif /* MEMFD_EXPORTER_CGROUP_BPF_H */
