@@ -134,10 +134,6 @@ read -r comm value < <(smoke_count_calls 9822 "$calls" "$work" "$netns_pid") || 
 phase_done "calls and scrape"
 
 podman logs "$exporter" 2>&1 | sed 's/^/  pod | /'
-if [ -z "$value" ]; then
-  fail "no memfd_create_calls_total{comm=\"$comm\"} in /metrics"
-elif ! smoke_exact "$value" "$calls"; then
-  fail "memfd_create_calls_total{comm=\"$comm\"} is $value, expected $calls"
-fi
+smoke_check_count "$comm" "$value" "$calls"
 result=PASS
 reason="memfd_create_calls_total{comm=\"$comm\"} = $value from the pod of $(basename "$manifest") ($image), $(( ($(date +%s%N) - start_ns) / 1000000000 )) s"

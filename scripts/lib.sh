@@ -360,7 +360,14 @@ for _ in range($n):
   printf '%s %s\n' "$comm" "$(awk -v series="memfd_create_calls_total{comm=\"$comm\"}" '$1 == series { print $2 }' <<<"$metrics")"
 }
 
-# Whether VALUE is exactly WANT (the exposition writes 1000.0).
-smoke_exact() {
-  awk -v v="$1" -v want="$2" 'BEGIN { exit !(v ~ /^[0-9.eE+]+$/ && v + 0 == want) }'
+# Fails the run (smoke_begin's fail) unless COMM's memfd_create_calls_total VALUE, as
+# smoke_count_calls printed it, is exactly WANT (the exposition writes 1000.0). CONTEXT, if
+# given, ends each failure message.
+smoke_check_count() {
+  local comm=$1 value=$2 want=$3 context=${4:+ ($4)}
+  if [ -z "$value" ]; then
+    fail "no memfd_create_calls_total{comm=\"$comm\"} in /metrics$context"
+  elif ! awk -v v="$value" -v want="$want" 'BEGIN { exit !(v ~ /^[0-9.eE+]+$/ && v + 0 == want) }'; then
+    fail "memfd_create_calls_total{comm=\"$comm\"} is $value, expected $want$context"
+  fi
 }
