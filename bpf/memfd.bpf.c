@@ -16,16 +16,45 @@
 #include "memfd.h"
 #include "maps.bpf.h"
 #include "cgroup.bpf.h"
+#include "slots.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* max_entries of the per-comm maps is set by the loader (--bpf.max-comms). */
+/*
+ * Calls per comm: a slot table (see struct slot_table in memfd.h) and the
+ * calls of each slot. max_entries of the per-comm maps is set by the loader
+ * (--bpf.max-comms).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct comm_key);
+	__type(value, __u32);
+} comm_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct comm_key);
+} slot_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct slot_table);
+} slot_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
 	__type(value, __u64);
-} calls_by_comm SEC(".maps");
+} calls_by_slot SEC(".maps");
 
 /* Indexed by flags_index(): an array never fills and costs no hashing. */
 struct {
@@ -206,8 +235,8 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	struct totals *total = this_cpu_totals();
 	struct comm_key comm = {};
 	long ret = ctx->ret;
-	__u32 flags;
-	__u64 cgroup, *flags_count;
+	__u32 flags, slot;
+	__u64 cgroup, *flags_count, *comm_calls;
 
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
 		return 0;
@@ -215,7 +244,10 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	__sync_fetch_and_add(&total->calls, 1);
 
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	if (!increment(&calls_by_comm, &comm))
+	if (comm_slot(&comm_slots, &slot_comms, &slot_table, &comm, &slot) &&
+	    (comm_calls = bpf_map_lookup_elem(&calls_by_slot, &slot)))
+		__sync_fetch_and_add(comm_calls, 1);
+	else
 		__sync_fetch_and_add(&total->unrecorded_comm, 1);
 
 	flags = flags_index((__u32)PT_REGS_PARM2_SYSCALL(regs));

@@ -43,7 +43,7 @@ struct failure_key {
 
 /*
  * The single entry of the per-CPU totals map. Updating it cannot fail, so
- *   sum(calls_by_comm) + unrecorded_comm         == calls
+ *   sum(calls_by_slot) + unrecorded_comm         == calls (the per-comm calls, see struct slot_table)
  *   sum(calls_by_flags) + unrecorded_flags       == calls (unrecorded_flags stays 0: an array never fills)
  *   sum(failures_by_comm) + unrecorded_failures  == failures
  *   sum(calls_by_cgroup) + removed_cgroup + unrecorded_cgroup                   == calls
@@ -62,6 +62,29 @@ struct totals {
 	__u64 removed_cgroup;
 	__u64 unrecorded_failures_cgroup;
 	__u64 removed_failures_cgroup;
+};
+
+/*
+ * Per-comm slot arrays (docs/performance.md, "Per-comm slot arrays"): each
+ * comm gets a slot once, the first time it is counted, and its counts live in
+ * BPF_F_MMAPABLE arrays indexed by slot, which the exporter maps read-only and
+ * reads without a syscall. A slot table is three maps: a hash map comm ->
+ * slot (the index), an array slot -> comm (so the exporter learns a slot's
+ * comm from memory too) and this single entry, also mmapped.
+ *
+ * A new comm takes the next slot with one atomic add on taken, writes its
+ * comm there, and only then publishes comm -> slot in the index
+ * (BPF_NOEXIST). Two CPUs first-seeing one comm both take a slot; one
+ * publishes, the other finds the winner's slot, counts there, and its own slot
+ * stays unused for good (wasted): every call is counted once. A slot's count
+ * becomes non-zero only after its comm is written, so the exporter reads a
+ * slot's comm only once its count is non-zero. When no slot is left, calls of
+ * new comms are counted as unrecorded, as for a full hash map:
+ *   comms in the index == min(taken, capacity) - wasted
+ */
+struct slot_table {
+	__u64 taken;  /* slots handed out; can pass the capacity by the CPUs that raced for the last one */
+	__u64 wasted; /* slots taken below the capacity whose comm was never published (a lost race) */
 };
 
 /* Capacity of every per-cgroup map: cgroups alive at once that made a counted call, not cgroups ever seen. */

@@ -148,7 +148,7 @@ public class ScrapeBenchmark {
 
     private MemfdCounts counts() {
         long[] noSlots = new long[Log2Histogram.SLOTS];
-        return new MemfdCounts(read(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
+        return new MemfdCounts(read(), 0, Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
                 List.of(new MapFill(map.name(), keys, map.maxEntries())));
     }
 

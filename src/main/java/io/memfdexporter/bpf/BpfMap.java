@@ -118,6 +118,16 @@ public final class BpfMap {
         }
     }
 
+    /**
+     * Maps this array (created with {@code BPF_F_MMAPABLE}) read-only into memory until the object closes.
+     *
+     * @throws BpfException when the kernel refuses (not mmapable, or a read-only fd)
+     * @throws IllegalStateException when the map's object is closed
+     */
+    public MappedArray mmap() {
+        return MappedArray.map(nat, lifetime, name, fd, valueSize, maxEntries);
+    }
+
     /** Looks up one key of a map that is not per-CPU; the value in host byte order. */
     public ByteBuffer lookup(ByteBuffer keyBytes) {
         return lookupValue(keyBytes, valueSize);

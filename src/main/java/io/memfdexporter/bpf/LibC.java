@@ -2,6 +2,7 @@ package io.memfdexporter.bpf;
 
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.SaveError;
+import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
 
 /** The few libc functions the loader needs beside libbpf. */
@@ -24,6 +25,14 @@ public interface LibC {
     /** BSD lock on an open file description: released when its last fd is closed, a crash included. */
     @SaveError
     int flock(int fd, int operation);
+
+    /** {@code void *mmap(...)}: the address, or MAP_FAILED (-1) with errno. */
+    @SaveError
+    Pointer mmap(Pointer address, @size_t long length, int protection, int flags, int fd, @off_t long offset);
+
+    int munmap(Pointer address, @size_t long length);
+
+    int getpagesize();
 
     int vsnprintf(Pointer buffer, @size_t long size, String format, Pointer vaList);
 }

@@ -1,6 +1,9 @@
 package io.memfdexporter.bpf;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -20,6 +23,8 @@ final class Lifetime {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /* Written under the write lock, read under either. */
     private boolean closed;
+    /* Native state tied to this lifetime beside the object itself (mappings of its maps): freed first, under the write lock. */
+    private final List<Runnable> releases = new ArrayList<>();
 
     Lifetime(String owner) {
         this.owner = owner;
@@ -42,12 +47,32 @@ final class Lifetime {
         }
     }
 
+    /**
+     * Creates native state that lives until close (a mapping of a map), and how to free it.
+     *
+     * @throws IllegalStateException when the state is already closed
+     */
+    <T> T acquire(Supplier<T> create, Function<T, Runnable> release) {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the BPF object " + owner + " is closed");
+            }
+            T created = create.get();
+            releases.add(release.apply(created));
+            return created;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     /** Frees the native state once no read runs any more, the first time only; later reads are refused. */
     void close(Runnable free) {
         lock.writeLock().lock();
         try {
             if (!closed) {
                 closed = true;
+                releases.forEach(Runnable::run);
                 free.run();
             }
         } finally {

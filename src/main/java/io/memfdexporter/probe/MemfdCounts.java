@@ -7,8 +7,10 @@ import java.util.Map;
  * Everything the probe's maps held at one read. The hash maps are read one
  * after the other while the kernel keeps counting, so sums across maps agree
  * with {@link #totals()} exactly only when no call happened during the read.
+ * {@code wastedCommSlots}: slots of the calls-per-comm slot table lost to races
+ * of CPUs first-seeing one comm (bpf/memfd.h struct slot_table).
  */
-public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
+public record MemfdCounts(Map<CommKey, Long> callsByComm, long wastedCommSlots, Map<Integer, Long> callsByFlags,
                           Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup,
                           Map<Long, Long> failuresByCgroup, Totals totals,
                           Log2Histogram callsPerProcessSecond, List<MapFill> fill) implements ProbeCounts {

@@ -22,12 +22,17 @@ public final class MemfdProbe implements Probe {
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
     static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit", "memfd_cgroup_rmdir"};
+    /* The slot table of calls per comm (bpf/memfd.h struct slot_table), sized by --bpf.max-comms. */
+    private static final String[] COMM_SLOT_MAPS = {"comm_slots", "slot_comms", "calls_by_slot"};
+    /* The name calls per comm had as a hash map: still the label of its fill and unrecorded series. */
+    private static final String CALLS_BY_COMM = "calls_by_comm";
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
     private final BpfObject object;
+    private final int maxComms;
     private final List<BpfLink> links;
-    private final BpfMap callsByComm;
+    private final CommSlots callsByComm;
     private final BpfMap callsByFlags;
     private final BpfMap failuresByComm;
     private final BpfMap totals;
@@ -36,10 +41,12 @@ public final class MemfdProbe implements Probe {
     private final BpfMap rateWindows;
     private final BpfMap rateHistogram;
 
-    private MemfdProbe(BpfObject object, List<BpfLink> links) {
+    private MemfdProbe(BpfObject object, List<BpfLink> links, int maxComms) {
         this.object = object;
+        this.maxComms = maxComms;
         this.links = links;
-        this.callsByComm = object.map("calls_by_comm");
+        this.callsByComm = new CommSlots(object.map("slot_table").mmap(), object.map("slot_comms").mmap(),
+                object.map("calls_by_slot").mmap());
         this.callsByFlags = object.map("calls_by_flags");
         this.failuresByComm = object.map("failures_by_comm");
         this.totals = object.map("totals");
@@ -62,12 +69,14 @@ public final class MemfdProbe implements Probe {
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "memfd");
         try {
-            object.setMaxEntries("calls_by_comm", maxComms);
+            for (String perComm : COMM_SLOT_MAPS) {
+                object.setMaxEntries(perComm, maxComms);
+            }
             object.setMaxEntries("failures_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_exit_memfd_create, sched:sched_process_exit and cgroup:cgroup_rmdir (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
-            return new MemfdProbe(object, links);
+            return new MemfdProbe(object, links, maxComms);
         } catch (RuntimeException e) {
             object.close();
             throw e;
@@ -84,11 +93,13 @@ public final class MemfdProbe implements Probe {
         return object.programStats(List.of(PROGRAMS));
     }
 
-    /** Reads every map, after recording the rate windows that closed since the last read. */
-    public MemfdCounts read() {
+    /**
+     * Reads every map, after recording the rate windows that closed since the last read. Concurrent callers take
+     * turns (the slot reader reuses its buffers).
+     */
+    public synchronized MemfdCounts read() {
         object.runSyscallProgram(FLUSH_PROGRAM);
-        Map<CommKey, Long> calls = new HashMap<>();
-        int commEntries = callsByComm.forEach((key, value) -> calls.put(CommKey.read(key), value.getLong()));
+        CommSlots.Read calls = callsByComm.read();
         Map<Integer, Long> flags = new HashMap<>();
         callsByFlags.forEach((index, value) -> {
             long count = value.getLong();
@@ -104,8 +115,8 @@ public final class MemfdProbe implements Probe {
         int windowEntries = rateWindows.forEach((key, value) -> { });
         Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(0));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new MemfdCounts(calls, flags, failures, cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
-                new MapFill(callsByComm.name(), commEntries, callsByComm.maxEntries()),
+        return new MemfdCounts(calls.counts(), calls.wasted(), flags, failures, cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
+                new MapFill(CALLS_BY_COMM, calls.comms(), maxComms),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
                 new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries()),
                 new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
