@@ -93,11 +93,8 @@ public final class MemfdProbe implements Probe {
         return object.programStats(List.of(PROGRAMS));
     }
 
-    /**
-     * Reads every map, after recording the rate windows that closed since the last read. Concurrent callers take
-     * turns (the slot reader reuses its buffers).
-     */
-    public synchronized MemfdCounts read() {
+    /** Reads every map, after recording the rate windows that closed since the last read. */
+    public MemfdCounts read() {
         object.runSyscallProgram(FLUSH_PROGRAM);
         CommSlots.Read calls = callsByComm.read();
         Map<Integer, Long> flags = new HashMap<>();
