@@ -22,7 +22,7 @@ Phases (all by default):
   abuse       1..200 concurrent scrapers on a full default map (10,240 comms): latency,
               responses by status, RSS; the exporter (/ --baseline-jar), a fresh one per
               (config, clients) cell, configs interleaved
-  jmh         batch vs per-key map reads (ScrapeBenchmark)
+  jmh         batch vs per-key map reads vs slot arrays (ScrapeBenchmark)
 
 Performance is never asserted (the host may be shared and noisy); exactness
 is: every count the exporter reports for the load generator's comm must equal
@@ -640,8 +640,10 @@ class Bench:
                 continue
             batch = [r[(bench, keys, "batch")] for r in rounds]
             per_key = [r[(bench, keys, "perKey")] for r in rounds]
+            slots = [r[(bench, keys, "slots")] for r in rounds]
             rows.append(dict(benchmark=bench, keys=keys, batch_ms=median(batch), per_key_ms=median(per_key),
-                             speedup=median([p / b for p, b in zip(per_key, batch)])))
+                             speedup=median([p / b for p, b in zip(per_key, batch)]), slots_ms=median(slots),
+                             slots_speedup=median([b / s for b, s in zip(batch, slots)])))
         self.results["jmh"] = rows
 
 
@@ -854,10 +856,11 @@ def markdown(results):
                        f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}",
                        f"{r['exact_checked']}/{r['rounds']}"] for r in a])
     if results.get("jmh"):
-        out += table("JMH: batch vs per-key map reads (ms per operation, medians of rounds)",
-                     ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch"],
+        out += table("JMH: batch vs per-key hash map reads vs mmapped slot arrays (ms per operation, medians of rounds)",
+                     ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch", "slots ms", "batch / slots"],
                      [[j["benchmark"], j["keys"], f"{j['batch_ms']:.3f}", f"{j['per_key_ms']:.3f}",
-                       f"{j['speedup']:.1f}"] for j in results["jmh"]])
+                       f"{j['speedup']:.1f}", f"{j['slots_ms']:.3f}", f"{j['slots_speedup']:.1f}"]
+                      for j in results["jmh"]])
     return "\n".join(out) + "\n"
 
 

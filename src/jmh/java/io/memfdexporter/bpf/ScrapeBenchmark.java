@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,7 @@ import io.memfdexporter.Exporter;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.probe.CommSlots;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.MemfdCounts;
@@ -43,7 +45,10 @@ import jnr.ffi.Pointer;
  * as --bpf.max-comms would be), filled with {@code keys} distinct comms, read either in
  * batches ({@link BpfMap#forEach}, what the exporter does) or key by key
  * ({@code bpf_map_get_next_key} + {@code bpf_map_lookup_elem}, two syscalls
- * per key). {@link #read} measures the map read alone; {@link #scrape} adds
+ * per key), or from the slot table that replaces it (bpf/memfd.h struct
+ * slot_table: BPF_F_MMAPABLE arrays slot -> comm and slot -> count, mmapped
+ * and read by {@link CommSlots}, what the exporter does now; {@code slots}).
+ * {@link #read} measures the map read alone; {@link #scrape} adds
  * what the exporter does with it on every scrape: MemfdCollector's snapshot
  * (comm labels, top-N comms) and the Prometheus text exposition.
  * Needs CAP_BPF; run by scripts/bench.sh.
@@ -55,7 +60,12 @@ public class ScrapeBenchmark {
     /** The libbpf calls only this benchmark needs: a standalone map and per-key iteration. */
     public interface MapLib {
         int BPF_MAP_TYPE_HASH = 1;
+        int BPF_MAP_TYPE_ARRAY = 2;
         int BPF_NOEXIST = 1;
+        int BPF_F_MMAPABLE = 1 << 10;
+        /* struct bpf_map_create_opts (libbpf 1.x): sz, then map_flags at offset 28; 48 bytes. */
+        int CREATE_OPTS_SIZE = 48;
+        int CREATE_OPTS_MAP_FLAGS = 28;
 
         int bpf_map_create(int mapType, String name, int keySize, int valueSize, int maxEntries, Pointer opts);
 
@@ -74,8 +84,8 @@ public class ScrapeBenchmark {
     @Param({"100", "1000", "10000", "100000"})
     public int keys;
 
-    /** batch: BpfMap.forEach; perKey: get_next_key + lookup_elem per key. */
-    @Param({"batch", "perKey"})
+    /** batch: BpfMap.forEach; perKey: get_next_key + lookup_elem per key; slots: CommSlots over mmapped arrays. */
+    @Param({"batch", "perKey", "slots"})
     public String method;
 
     private MapLib lib;
@@ -84,6 +94,8 @@ public class ScrapeBenchmark {
     private int fd = -1;
     private BpfMap map;
     private Lifetime lifetime;
+    private final List<Integer> slotFds = new ArrayList<>();
+    private CommSlots slots;
     private MemfdCollector collector;
     private ExpositionFormatWriter writer;
 
@@ -112,6 +124,9 @@ public class ScrapeBenchmark {
                 throw new BpfException("filling the map", -rc);
             }
         }
+        if (method.equals("slots")) {
+            fillSlots(nat, capacity);
+        }
         collector = new MemfdCollector(this::counts, CgroupPaths.ofThisHost(), Exporter.Config.DEFAULT_MAX_COMM_SERIES);
         writer = ExpositionFormats.init().getPrometheusTextFormatWriter();
         if (read().size() != keys) {
@@ -119,18 +134,65 @@ public class ScrapeBenchmark {
         }
     }
 
-    @TearDown(Level.Trial)
-    public void close() {
-        if (fd >= 0) {
-            lifetime.close(() -> libc.close(fd));
+    /* The same comms and counts in a slot table, slot i holding comm i; the index map is not needed to read it. */
+    private void fillSlots(Native nat, int capacity) {
+        int table = mmapableArray(16, 1);
+        int comms = mmapableArray(CommKey.SIZE, capacity);
+        int counts = mmapableArray(Long.BYTES, capacity);
+        Pointer index = Memory.allocateDirect(runtime, Integer.BYTES, true);
+        Pointer comm = Memory.allocateDirect(runtime, CommKey.SIZE, true);
+        Pointer value = Memory.allocateDirect(runtime, 16, true);
+        for (int i = 0; i < keys; i++) {
+            index.putInt(0, i);
+            byte[] name = String.format("bc%07d", i).getBytes(StandardCharsets.US_ASCII);
+            comm.put(0, name, 0, name.length);
+            value.putLong(0, 1 + (i * 7919L) % 100_003);
+            check(lib.bpf_map_update_elem(comms, index, comm, 0), "filling slot_comms");
+            check(lib.bpf_map_update_elem(counts, index, value, 0), "filling calls_by_slot");
+        }
+        index.putInt(0, 0);
+        value.putLong(0, keys); // taken
+        value.putLong(8, 0); // wasted
+        check(lib.bpf_map_update_elem(table, index, value, 0), "filling slot_table");
+        slots = new CommSlots(MappedArray.map(nat, lifetime, "slot_table", table, 16, 1),
+                MappedArray.map(nat, lifetime, "slot_comms", comms, CommKey.SIZE, capacity),
+                MappedArray.map(nat, lifetime, "calls_by_slot", counts, Long.BYTES, capacity));
+    }
+
+    private int mmapableArray(int valueSize, int entries) {
+        Pointer opts = Memory.allocateDirect(runtime, MapLib.CREATE_OPTS_SIZE, true);
+        opts.putLong(0, MapLib.CREATE_OPTS_SIZE);
+        opts.putInt(MapLib.CREATE_OPTS_MAP_FLAGS, MapLib.BPF_F_MMAPABLE);
+        int created = lib.bpf_map_create(MapLib.BPF_MAP_TYPE_ARRAY, "slots", Integer.BYTES, valueSize, entries, opts);
+        check(created, "creating an mmapable array of " + entries + " entries");
+        slotFds.add(created);
+        return created;
+    }
+
+    private static void check(int rc, String what) {
+        if (rc < 0) {
+            throw new BpfException(what, -rc);
         }
     }
 
-    /** Reads calls_by_comm as MemfdProbe.read() does. */
+    @TearDown(Level.Trial)
+    public void close() {
+        if (fd >= 0) {
+            lifetime.close(() -> {
+                libc.close(fd);
+                slotFds.forEach(libc::close);
+            });
+        }
+    }
+
+    /** Reads calls per comm as MemfdProbe.read() does (slots), or did (batch). */
     @Benchmark
     public Map<CommKey, Long> read() {
         Map<CommKey, Long> calls = new HashMap<>();
         BpfMap.EntryConsumer put = (key, value) -> calls.put(CommKey.read(key), value.getLong());
+        if (method.equals("slots")) {
+            return slots.read().counts();
+        }
         if (method.equals("batch")) {
             map.forEach(put);
         } else {

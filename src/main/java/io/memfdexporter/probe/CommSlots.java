@@ -20,7 +20,7 @@ import io.memfdexporter.bpf.MappedArray;
  * finds the reused buffer taken copies into a fresh one (the exporter's scrapes
  * share one collection anyway, see SharedScrape).
  */
-final class CommSlots {
+public final class CommSlots {
     private static final int TAKEN_OFFSET = 0;
     private static final int WASTED_OFFSET = 8;
 
@@ -39,7 +39,7 @@ final class CommSlots {
      * @param comms  slot -> struct comm_key
      * @param counts slot -> __u64 count, as many entries as comms
      */
-    CommSlots(MappedArray table, MappedArray comms, MappedArray counts) {
+    public CommSlots(MappedArray table, MappedArray comms, MappedArray counts) {
         if (comms.entries() != counts.entries()) {
             throw new IllegalArgumentException(comms.name() + " and " + counts.name() + " differ in size");
         }
@@ -52,10 +52,10 @@ final class CommSlots {
     }
 
     /** The counts of one read, and the slot table's state. */
-    record Read(Map<CommKey, Long> counts, long comms, long wasted) {
+    public record Read(Map<CommKey, Long> counts, long comms, long wasted) {
     }
 
-    Read read() {
+    public Read read() {
         if (!reusedCountsTaken.tryLock()) {
             return read(new long[capacity]);
         }
