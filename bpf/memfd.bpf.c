@@ -64,12 +64,37 @@ struct {
 	__type(value, __u64);
 } calls_by_flags SEC(".maps");
 
+/* Failures per comm and errno: a slot table of failure keys, as for calls. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct failure_key);
+	__type(value, __u32);
+} failure_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct failure_key);
+} slot_failures SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct slot_table);
+} failure_slot_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
 	__type(value, __u64);
-} failures_by_comm SEC(".maps");
+} failures_by_slot SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -235,8 +260,8 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	struct totals *total = this_cpu_totals();
 	struct comm_key comm = {};
 	long ret = ctx->ret;
-	__u32 flags, slot;
-	__u64 cgroup, *flags_count, *comm_calls;
+	__u32 flags;
+	__u64 cgroup, *flags_count;
 
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
 		return 0;
@@ -244,10 +269,7 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	__sync_fetch_and_add(&total->calls, 1);
 
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	if (comm_slot(&comm_slots, &slot_comms, &slot_table, &comm, &slot) &&
-	    (comm_calls = bpf_map_lookup_elem(&calls_by_slot, &slot)))
-		__sync_fetch_and_add(comm_calls, 1);
-	else
+	if (!increment_slot(&comm_slots, &slot_comms, &slot_table, &calls_by_slot, &comm, sizeof(comm)))
 		__sync_fetch_and_add(&total->unrecorded_comm, 1);
 
 	flags = flags_index((__u32)PT_REGS_PARM2_SYSCALL(regs));
@@ -269,7 +291,8 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 		__sync_fetch_and_add(&total->failures, 1);
 		__builtin_memcpy(failure.comm, comm.comm, sizeof(failure.comm));
 		failure.err = (__s32)-ret;
-		if (!increment(&failures_by_comm, &failure))
+		if (!increment_slot(&failure_slots, &slot_failures, &failure_slot_table, &failures_by_slot, &failure,
+				    sizeof(failure)))
 			__sync_fetch_and_add(&total->unrecorded_failures, 1);
 		add_to_cgroup(&failures_by_cgroup, cgroup, 1, &total->removed_failures_cgroup,
 			      &total->unrecorded_failures_cgroup);

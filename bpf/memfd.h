@@ -35,7 +35,7 @@ struct comm_key {
 	char comm[COMM_LEN];
 };
 
-/* failures_by_comm and secret_failures_by_comm key: comm and the positive errno the call returned. */
+/* failure_slots and secret_failures_by_comm key: comm and the positive errno the call returned. */
 struct failure_key {
 	char comm[COMM_LEN];
 	__s32 err;
@@ -45,7 +45,7 @@ struct failure_key {
  * The single entry of the per-CPU totals map. Updating it cannot fail, so
  *   sum(calls_by_slot) + unrecorded_comm         == calls (the per-comm calls, see struct slot_table)
  *   sum(calls_by_flags) + unrecorded_flags       == calls (unrecorded_flags stays 0: an array never fills)
- *   sum(failures_by_comm) + unrecorded_failures  == failures
+ *   sum(failures_by_slot) + unrecorded_failures  == failures (per comm and errno, a slot table too)
  *   sum(calls_by_cgroup) + removed_cgroup + unrecorded_cgroup                   == calls
  *   sum(failures_by_cgroup) + removed_failures_cgroup + unrecorded_failures_cgroup == failures
  * hold exactly whatever happens to the hash maps (removed_*: counts of

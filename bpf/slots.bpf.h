@@ -7,19 +7,20 @@
 #include "memfd.h"
 
 /*
- * Sets *slot to comm's slot in a slot table (index: comm -> __u32 slot;
- * comms: array slot -> struct comm_key; table: the struct slot_table), taking
- * the next free slot when comm has none. Returns false only when comm has no
- * slot and none is left: the caller counts the call as unrecorded.
+ * Sets *slot to key's slot in a slot table (index: key -> __u32 slot; keys:
+ * array slot -> key; table: the struct slot_table), taking the next free slot
+ * when key has none. Returns false only when key has no slot and none is
+ * left: the caller counts the call as unrecorded. key_size must be a constant
+ * (the copy into the keys array is unrolled at compile time).
  */
-static __always_inline bool comm_slot(void *index, void *comms, void *table_map, const struct comm_key *comm,
-				      __u32 *slot)
+static __always_inline bool slot_of(void *index, void *keys, void *table_map, const void *key, __u32 key_size,
+				    __u32 *slot)
 {
 	__u32 zero = 0, taken, *published;
 	struct slot_table *table;
-	struct comm_key *slot_comm;
+	void *slot_key;
 
-	published = bpf_map_lookup_elem(index, comm);
+	published = bpf_map_lookup_elem(index, key);
 	if (published) {
 		*slot = *published;
 		return true;
@@ -29,27 +30,46 @@ static __always_inline bool comm_slot(void *index, void *comms, void *table_map,
 		return false;
 	/*
 	 * Full already: take no number, so that taken cannot run far past the
-	 * capacity (and wrap) however many new comms keep calling.
+	 * capacity (and wrap) however many new keys keep coming.
 	 */
 	taken = *(volatile __u64 *)&table->taken;
-	if (!bpf_map_lookup_elem(comms, &taken))
+	if (!bpf_map_lookup_elem(keys, &taken))
 		return false;
 	taken = __sync_fetch_and_add(&table->taken, 1);
-	slot_comm = bpf_map_lookup_elem(comms, &taken);
-	if (!slot_comm) /* other CPUs took the last slots meanwhile */
+	slot_key = bpf_map_lookup_elem(keys, &taken);
+	if (!slot_key) /* other CPUs took the last slots meanwhile */
 		return false;
-	__builtin_memcpy(slot_comm, comm, sizeof(*slot_comm));
-	/* Publishes the slot: the kernel links the new element with release semantics, so the comm is visible first. */
-	if (bpf_map_update_elem(index, comm, &taken, BPF_NOEXIST) == 0) {
+	__builtin_memcpy(slot_key, key, key_size);
+	/* Publishes the slot: the kernel links the new element with release semantics, so the key is visible first. */
+	if (bpf_map_update_elem(index, key, &taken, BPF_NOEXIST) == 0) {
 		*slot = taken;
 		return true;
 	}
-	/* Another CPU published this comm first: count in its slot; ours keeps a count of 0 for good. */
+	/* Another CPU published this key first: count in its slot; ours keeps a count of 0 for good. */
 	__sync_fetch_and_add(&table->wasted, 1);
-	published = bpf_map_lookup_elem(index, comm);
+	published = bpf_map_lookup_elem(index, key);
 	if (!published)
 		return false;
 	*slot = *published;
+	return true;
+}
+
+/*
+ * Adds 1 to counts[key's slot] (counts: array slot -> __u64), taking a slot
+ * for a new key. Returns false when key has no slot and none is left.
+ */
+static __always_inline bool increment_slot(void *index, void *keys, void *table_map, void *counts, const void *key,
+					   __u32 key_size)
+{
+	__u32 slot;
+	__u64 *count;
+
+	if (!slot_of(index, keys, table_map, key, key_size, &slot))
+		return false;
+	count = bpf_map_lookup_elem(counts, &slot);
+	if (!count) /* cannot happen: counts has as many entries as keys */
+		return false;
+	__sync_fetch_and_add(count, 1);
 	return true;
 }
 

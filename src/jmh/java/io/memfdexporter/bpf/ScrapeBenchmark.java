@@ -26,7 +26,7 @@ import io.memfdexporter.Exporter;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.CommKey;
-import io.memfdexporter.probe.CommSlots;
+import io.memfdexporter.probe.SlotTable;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.MemfdCounts;
@@ -47,7 +47,7 @@ import jnr.ffi.Pointer;
  * ({@code bpf_map_get_next_key} + {@code bpf_map_lookup_elem}, two syscalls
  * per key), or from the slot table that replaces it (bpf/memfd.h struct
  * slot_table: BPF_F_MMAPABLE arrays slot -> comm and slot -> count, mmapped
- * and read by {@link CommSlots}, what the exporter does now; {@code slots}).
+ * and read by {@link SlotTable}, what the exporter does now; {@code slots}).
  * {@link #read} measures the map read alone; {@link #scrape} adds
  * what the exporter does with it on every scrape: MemfdCollector's snapshot
  * (comm labels, top-N comms) and the Prometheus text exposition.
@@ -84,7 +84,7 @@ public class ScrapeBenchmark {
     @Param({"100", "1000", "10000", "100000"})
     public int keys;
 
-    /** batch: BpfMap.forEach; perKey: get_next_key + lookup_elem per key; slots: CommSlots over mmapped arrays. */
+    /** batch: BpfMap.forEach; perKey: get_next_key + lookup_elem per key; slots: SlotTable over mmapped arrays. */
     @Param({"batch", "perKey", "slots"})
     public String method;
 
@@ -95,7 +95,7 @@ public class ScrapeBenchmark {
     private BpfMap map;
     private Lifetime lifetime;
     private final List<Integer> slotFds = new ArrayList<>();
-    private CommSlots slots;
+    private SlotTable<CommKey> slots;
     private MemfdCollector collector;
     private ExpositionFormatWriter writer;
 
@@ -154,9 +154,9 @@ public class ScrapeBenchmark {
         value.putLong(0, keys); // taken
         value.putLong(8, 0); // wasted
         check(lib.bpf_map_update_elem(table, index, value, 0), "filling slot_table");
-        slots = new CommSlots(MappedArray.map(nat, lifetime, "slot_table", table, 16, 1),
+        slots = new SlotTable<>(MappedArray.map(nat, lifetime, "slot_table", table, 16, 1),
                 MappedArray.map(nat, lifetime, "slot_comms", comms, CommKey.SIZE, capacity),
-                MappedArray.map(nat, lifetime, "calls_by_slot", counts, Long.BYTES, capacity));
+                MappedArray.map(nat, lifetime, "calls_by_slot", counts, Long.BYTES, capacity), CommKey::read);
     }
 
     private int mmapableArray(int valueSize, int entries) {
@@ -210,7 +210,7 @@ public class ScrapeBenchmark {
 
     private MemfdCounts counts() {
         long[] noSlots = new long[Log2Histogram.SLOTS];
-        return new MemfdCounts(read(), 0, Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
+        return new MemfdCounts(read(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
                 List.of(new MapFill(map.name(), keys, map.maxEntries())));
     }
 

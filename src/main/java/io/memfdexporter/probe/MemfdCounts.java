@@ -7,11 +7,12 @@ import java.util.Map;
  * Everything the probe's maps held at one read. The hash maps are read one
  * after the other while the kernel keeps counting, so sums across maps agree
  * with {@link #totals()} exactly only when no call happened during the read.
- * {@code wastedCommSlots}: slots of the calls-per-comm slot table lost to races
- * of CPUs first-seeing one comm (bpf/memfd.h struct slot_table).
+ * {@code wastedSlots}: by per-comm family (calls_by_comm, failures_by_comm),
+ * the slots of its slot table lost to races of CPUs first-seeing one key
+ * (bpf/memfd.h struct slot_table).
  */
-public record MemfdCounts(Map<CommKey, Long> callsByComm, long wastedCommSlots, Map<Integer, Long> callsByFlags,
-                          Map<FailureKey, Long> failures, Map<Long, Long> callsByCgroup,
+public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
+                          Map<FailureKey, Long> failures, Map<String, Long> wastedSlots, Map<Long, Long> callsByCgroup,
                           Map<Long, Long> failuresByCgroup, Totals totals,
                           Log2Histogram callsPerProcessSecond, List<MapFill> fill) implements ProbeCounts {
     public MemfdCounts {
@@ -20,6 +21,7 @@ public record MemfdCounts(Map<CommKey, Long> callsByComm, long wastedCommSlots, 
         callsByComm = Map.copyOf(callsByComm);
         callsByFlags = Map.copyOf(callsByFlags);
         failures = Map.copyOf(failures);
+        wastedSlots = Map.copyOf(wastedSlots);
         fill = List.copyOf(fill);
     }
 }

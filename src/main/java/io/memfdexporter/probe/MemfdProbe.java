@@ -22,19 +22,21 @@ public final class MemfdProbe implements Probe {
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
     static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit", "memfd_cgroup_rmdir"};
-    /* The slot table of calls per comm (bpf/memfd.h struct slot_table), sized by --bpf.max-comms. */
-    private static final String[] COMM_SLOT_MAPS = {"comm_slots", "slot_comms", "calls_by_slot"};
-    /* The name calls per comm had as a hash map: still the label of its fill and unrecorded series. */
+    /* The slot tables of calls and failures per comm (bpf/memfd.h struct slot_table), sized by --bpf.max-comms. */
+    private static final String[] PER_COMM_MAPS = {"comm_slots", "slot_comms", "calls_by_slot", "failure_slots",
+        "slot_failures", "failures_by_slot"};
+    /* The names the per-comm families had as hash maps: still the labels of their fill and unrecorded series. */
     private static final String CALLS_BY_COMM = "calls_by_comm";
+    private static final String FAILURES_BY_COMM = "failures_by_comm";
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
     private final BpfObject object;
     private final int maxComms;
     private final List<BpfLink> links;
-    private final CommSlots callsByComm;
+    private final SlotTable<CommKey> callsByComm;
     private final BpfMap callsByFlags;
-    private final BpfMap failuresByComm;
+    private final SlotTable<FailureKey> failuresByComm;
     private final BpfMap totals;
     private final BpfMap callsByCgroup;
     private final BpfMap failuresByCgroup;
@@ -45,10 +47,11 @@ public final class MemfdProbe implements Probe {
         this.object = object;
         this.maxComms = maxComms;
         this.links = links;
-        this.callsByComm = new CommSlots(object.map("slot_table").mmap(), object.map("slot_comms").mmap(),
-                object.map("calls_by_slot").mmap());
+        this.callsByComm = new SlotTable<>(object.map("slot_table").mmap(), object.map("slot_comms").mmap(),
+                object.map("calls_by_slot").mmap(), CommKey::read);
         this.callsByFlags = object.map("calls_by_flags");
-        this.failuresByComm = object.map("failures_by_comm");
+        this.failuresByComm = new SlotTable<>(object.map("failure_slot_table").mmap(), object.map("slot_failures").mmap(),
+                object.map("failures_by_slot").mmap(), FailureKey::read);
         this.totals = object.map("totals");
         this.callsByCgroup = object.map("calls_by_cgroup");
         this.failuresByCgroup = object.map("failures_by_cgroup");
@@ -69,10 +72,9 @@ public final class MemfdProbe implements Probe {
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "memfd");
         try {
-            for (String perComm : COMM_SLOT_MAPS) {
+            for (String perComm : PER_COMM_MAPS) {
                 object.setMaxEntries(perComm, maxComms);
             }
-            object.setMaxEntries("failures_by_comm", maxComms);
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_exit_memfd_create, sched:sched_process_exit and cgroup:cgroup_rmdir (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
@@ -96,7 +98,7 @@ public final class MemfdProbe implements Probe {
     /** Reads every map, after recording the rate windows that closed since the last read. */
     public MemfdCounts read() {
         object.runSyscallProgram(FLUSH_PROGRAM);
-        CommSlots.Read calls = callsByComm.read();
+        SlotTable.Read<CommKey> calls = callsByComm.read();
         Map<Integer, Long> flags = new HashMap<>();
         callsByFlags.forEach((index, value) -> {
             long count = value.getLong();
@@ -105,17 +107,17 @@ public final class MemfdProbe implements Probe {
             }
         });
         int flagEntries = flags.size();
-        Map<FailureKey, Long> failures = new HashMap<>();
-        int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
+        SlotTable.Read<FailureKey> failures = failuresByComm.read();
         CgroupCounts.Read cgroups = CgroupCounts.of(callsByCgroup);
         CgroupCounts.Read failureCgroups = CgroupCounts.of(failuresByCgroup);
         int windowEntries = rateWindows.forEach((key, value) -> { });
         Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(0));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new MemfdCounts(calls.counts(), calls.wasted(), flags, failures, cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
-                new MapFill(CALLS_BY_COMM, calls.comms(), maxComms),
+        return new MemfdCounts(calls.counts(), flags, failures.counts(),
+                Map.of(CALLS_BY_COMM, calls.wasted(), FAILURES_BY_COMM, failures.wasted()), cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
+                new MapFill(CALLS_BY_COMM, calls.keys(), maxComms),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
-                new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries()),
+                new MapFill(FAILURES_BY_COMM, failures.keys(), maxComms),
                 new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
                 new MapFill(failuresByCgroup.name(), failureCgroups.entries(), failuresByCgroup.maxEntries()),
                 new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));

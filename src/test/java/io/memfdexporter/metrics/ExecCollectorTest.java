@@ -84,7 +84,7 @@ class ExecCollectorTest {
 
     /** Both collectors in one registry, as the exporter registers them, in the text format. */
     private static String render(Supplier<ExecCounts> counts) throws IOException {
-        MemfdCounts memfd = new MemfdCounts(Map.of(), 0, Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        MemfdCounts memfd = new MemfdCounts(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
                 new Log2Histogram(new long[Log2Histogram.SLOTS], 0), List.of(new MapFill("calls_by_comm", 0, 64)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(

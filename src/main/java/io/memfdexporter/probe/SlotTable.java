@@ -1,0 +1,113 @@
+package io.memfdexporter.probe;
+
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+import io.memfdexporter.bpf.MappedArray;
+
+/**
+ * One family of per-key counts (keys: comms, or comm and errno) kept in a
+ * slot table (bpf/memfd.h {@code struct slot_table}, docs/performance.md),
+ * read from the mmapped arrays: a read copies the counts of the slots in use,
+ * and decodes the key of a slot only once, the first time its count is
+ * non-zero. The index (key -> slot hash map) is never read.
+ *
+ * <p>Thread-safe, and concurrent reads do not wait for each other: a read that
+ * finds the reused buffer taken copies into a fresh one (the exporter's scrapes
+ * share one collection anyway, see SharedScrape).
+ *
+ * @param <K> the Java mirror of the key struct
+ */
+public final class SlotTable<K> {
+    private static final int TAKEN_OFFSET = 0;
+    private static final int WASTED_OFFSET = 8;
+
+    private final MappedArray table;
+    private final MappedArray keys;
+    private final MappedArray counts;
+    private final Function<ByteBuffer, K> decoder;
+    private final int capacity;
+    /* The key of each slot whose count was non-zero at a read: a slot's key never changes once counted. */
+    private final AtomicReferenceArray<K> known;
+    /* The counts of the slots in use, reused by the reads that find it free. */
+    private final long[] reusedCounts;
+    private final ReentrantLock reusedCountsTaken = new ReentrantLock();
+
+    /**
+     * @param table   the single struct slot_table
+     * @param keys    slot -> key struct
+     * @param counts  slot -> __u64 count, as many entries as keys
+     * @param decoder reads one key struct (host byte order)
+     */
+    public SlotTable(MappedArray table, MappedArray keys, MappedArray counts, Function<ByteBuffer, K> decoder) {
+        if (keys.entries() != counts.entries()) {
+            throw new IllegalArgumentException(keys.name() + " and " + counts.name() + " differ in size");
+        }
+        this.table = table;
+        this.keys = keys;
+        this.counts = counts;
+        this.decoder = decoder;
+        this.capacity = counts.entries();
+        this.known = new AtomicReferenceArray<>(capacity);
+        this.reusedCounts = new long[capacity];
+    }
+
+    /** The counts of one read by key, the keys holding a slot, and the slots lost to races (struct slot_table). */
+    public record Read<K>(Map<K, Long> counts, long keys, long wasted) {
+    }
+
+    public Read<K> read() {
+        if (!reusedCountsTaken.tryLock()) {
+            return read(new long[capacity]);
+        }
+        try {
+            return read(reusedCounts);
+        } finally {
+            reusedCountsTaken.unlock();
+        }
+    }
+
+    private Read<K> read(long[] slotCounts) {
+        long taken = table.getLong(0, TAKEN_OFFSET);
+        long wasted = table.getLong(0, WASTED_OFFSET);
+        int used = (int) Math.min(taken, capacity);
+        counts.copyLongs(0, slotCounts, used);
+        // A count is non-zero only once its slot's key was written (struct slot_table): read keys after counts.
+        VarHandle.acquireFence();
+        learnKeys(slotCounts, used);
+        Map<K, Long> byKey = new HashMap<>();
+        for (int slot = 0; slot < used; slot++) {
+            K key = known.get(slot);
+            if (slotCounts[slot] != 0 && key != null) {
+                byKey.put(key, slotCounts[slot]);
+            }
+        }
+        return new Read<>(byKey, used - wasted, wasted);
+    }
+
+    /* Reads, in one copy, the keys of the slots counted for the first time (new slots are taken in order). */
+    private void learnKeys(long[] slotCounts, int used) {
+        int first = 0;
+        while (first < used && (slotCounts[first] == 0 || known.get(first) != null)) {
+            first++;
+        }
+        if (first == used) {
+            return;
+        }
+        int stride = keys.valueStride();
+        byte[] raw = new byte[(used - first) * stride];
+        keys.copyValues(first, raw, used - first);
+        ByteBuffer values = ByteBuffer.wrap(raw);
+        for (int slot = first; slot < used; slot++) {
+            if (slotCounts[slot] != 0 && known.get(slot) == null) {
+                known.set(slot, decoder.apply(values.slice((slot - first) * stride, stride).order(ByteOrder.nativeOrder())));
+            }
+        }
+    }
+}
