@@ -20,41 +20,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/*
- * Calls per comm: a slot table (see struct slot_table in memfd.h) and the
- * calls of each slot. max_entries of the per-comm maps is set by the loader
- * (--bpf.max-comms).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct comm_key);
-	__type(value, __u32);
-} comm_slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct comm_key);
-} slot_comms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct slot_table);
-} slot_table SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} calls_by_slot SEC(".maps");
+/* Calls per comm: a slot table (see struct slot_table in memfd.h) and the calls of each slot. */
+SLOT_TABLE(comm, struct comm_key);
+SLOT_COUNTS(calls_by_slot);
 
 /* Indexed by flags_index(): an array never fills and costs no hashing. */
 struct {
@@ -65,36 +33,8 @@ struct {
 } calls_by_flags SEC(".maps");
 
 /* Failures per comm and errno: a slot table of failure keys, as for calls. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct failure_key);
-	__type(value, __u32);
-} failure_slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct failure_key);
-} slot_failures SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct slot_table);
-} failure_slot_table SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} failures_by_slot SEC(".maps");
+SLOT_TABLE(failure, struct failure_key);
+SLOT_COUNTS(failures_by_slot);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -269,7 +209,7 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 	__sync_fetch_and_add(&total->calls, 1);
 
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	if (!increment_slot(&comm_slots, &slot_comms, &slot_table, &calls_by_slot, &comm, sizeof(comm)))
+	if (!INCREMENT_SLOT(comm, calls_by_slot, &comm))
 		__sync_fetch_and_add(&total->unrecorded_comm, 1);
 
 	flags = flags_index((__u32)PT_REGS_PARM2_SYSCALL(regs));
@@ -291,8 +231,7 @@ int sys_exit_memfd_create(struct trace_event_raw_sys_exit *ctx)
 		__sync_fetch_and_add(&total->failures, 1);
 		__builtin_memcpy(failure.comm, comm.comm, sizeof(failure.comm));
 		failure.err = (__s32)-ret;
-		if (!increment_slot(&failure_slots, &slot_failures, &failure_slot_table, &failures_by_slot, &failure,
-				    sizeof(failure)))
+		if (!INCREMENT_SLOT(failure, failures_by_slot, &failure))
 			__sync_fetch_and_add(&total->unrecorded_failures, 1);
 		add_to_cgroup(&failures_by_cgroup, cgroup, 1, &total->removed_failures_cgroup,
 			      &total->unrecorded_failures_cgroup);

@@ -7,6 +7,44 @@
 #include "memfd.h"
 
 /*
+ * Declares the maps of a slot table of key_type keys: NAME_slots, the index
+ * (key -> __u32 slot); NAME_slot_keys (slot -> key) and NAME_slot_table (the
+ * struct slot_table), both mmapable. The loader sets max_entries of the index,
+ * the keys and every count array of the table to --bpf.max-comms.
+ */
+#define SLOT_TABLE(name, key_type)						\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_HASH);				\
+		__uint(max_entries, 10240);					\
+		__type(key, key_type);						\
+		__type(value, __u32);						\
+	} name##_slots SEC(".maps");						\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_ARRAY);				\
+		__uint(map_flags, BPF_F_MMAPABLE);				\
+		__uint(max_entries, 10240);					\
+		__type(key, __u32);						\
+		__type(value, key_type);					\
+	} name##_slot_keys SEC(".maps");					\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_ARRAY);				\
+		__uint(map_flags, BPF_F_MMAPABLE);				\
+		__uint(max_entries, 1);						\
+		__type(key, __u32);						\
+		__type(value, struct slot_table);				\
+	} name##_slot_table SEC(".maps")
+
+/* Declares counts, an mmapable array slot -> __u64 of a slot table. */
+#define SLOT_COUNTS(counts)							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_ARRAY);				\
+		__uint(map_flags, BPF_F_MMAPABLE);				\
+		__uint(max_entries, 10240);					\
+		__type(key, __u32);						\
+		__type(value, __u64);						\
+	} counts SEC(".maps")
+
+/*
  * Sets *slot to key's slot in a slot table (index: key -> __u32 slot; keys:
  * array slot -> key; table: the struct slot_table), taking the next free slot
  * when key has none. Returns false only when key has no slot and none is
@@ -72,5 +110,9 @@ static __always_inline bool increment_slot(void *index, void *keys, void *table_
 	__sync_fetch_and_add(count, 1);
 	return true;
 }
+
+/* increment_slot() in the slot table declared as SLOT_TABLE(name, ...); key points to its key_type. */
+#define INCREMENT_SLOT(name, counts, key)					\
+	increment_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &(counts), (key), sizeof(*(key)))
 
 #endif /* MEMFD_EXPORTER_SLOTS_BPF_H */

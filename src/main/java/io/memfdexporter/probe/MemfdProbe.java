@@ -22,9 +22,6 @@ public final class MemfdProbe implements Probe {
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
     static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit", "memfd_cgroup_rmdir"};
-    /* The slot tables of calls and failures per comm (bpf/memfd.h struct slot_table), sized by --bpf.max-comms. */
-    private static final String[] PER_COMM_MAPS = {"comm_slots", "slot_comms", "calls_by_slot", "failure_slots",
-        "slot_failures", "failures_by_slot"};
     /* The names the per-comm families had as hash maps: still the labels of their fill and unrecorded series. */
     private static final String CALLS_BY_COMM = "calls_by_comm";
     private static final String FAILURES_BY_COMM = "failures_by_comm";
@@ -47,11 +44,9 @@ public final class MemfdProbe implements Probe {
         this.object = object;
         this.maxComms = maxComms;
         this.links = links;
-        this.callsByComm = new SlotTable<>(object.map("slot_table").mmap(), object.map("slot_comms").mmap(),
-                object.map("calls_by_slot").mmap(), CommKey::read);
+        this.callsByComm = SlotTable.open(object, "comm", "calls_by_slot", CommKey::read);
         this.callsByFlags = object.map("calls_by_flags");
-        this.failuresByComm = new SlotTable<>(object.map("failure_slot_table").mmap(), object.map("slot_failures").mmap(),
-                object.map("failures_by_slot").mmap(), FailureKey::read);
+        this.failuresByComm = SlotTable.open(object, "failure", "failures_by_slot", FailureKey::read);
         this.totals = object.map("totals");
         this.callsByCgroup = object.map("calls_by_cgroup");
         this.failuresByCgroup = object.map("failures_by_cgroup");
@@ -72,9 +67,8 @@ public final class MemfdProbe implements Probe {
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "memfd");
         try {
-            for (String perComm : PER_COMM_MAPS) {
-                object.setMaxEntries(perComm, maxComms);
-            }
+            SlotTable.setCapacity(object, "comm", maxComms, "calls_by_slot");
+            SlotTable.setCapacity(object, "failure", maxComms, "failures_by_slot");
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_exit_memfd_create, sched:sched_process_exit and cgroup:cgroup_rmdir (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
+import io.memfdexporter.bpf.BpfObject;
 import io.memfdexporter.bpf.MappedArray;
 
 /**
@@ -56,6 +57,24 @@ public final class SlotTable<K> {
         this.capacity = counts.entries();
         this.known = new AtomicReferenceArray<>(capacity);
         this.reusedCounts = new long[capacity];
+    }
+
+    /**
+     * Opens the slot table bpf/slots.bpf.h declares as {@code SLOT_TABLE(table, ...)} with one of its count arrays.
+     * The object must be loaded.
+     */
+    static <K> SlotTable<K> open(BpfObject object, String table, String counts, Function<ByteBuffer, K> decoder) {
+        return new SlotTable<>(object.map(table + "_slot_table").mmap(), object.map(table + "_slot_keys").mmap(),
+                object.map(counts).mmap(), decoder);
+    }
+
+    /** Sets the capacity of the slot table {@code table} and its count arrays, before the object is loaded. */
+    static void setCapacity(BpfObject object, String table, int capacity, String... counts) {
+        object.setMaxEntries(table + "_slots", capacity);
+        object.setMaxEntries(table + "_slot_keys", capacity);
+        for (String array : counts) {
+            object.setMaxEntries(array, capacity);
+        }
     }
 
     /** The counts of one read by key, the keys holding a slot, and the slots lost to races (struct slot_table). */
