@@ -30,12 +30,12 @@
 #define FLAGS_INDEX_INVALID 2048U
 #define FLAGS_MAP_ENTRIES  (FLAGS_INDEX_INVALID + 1)
 
-/* calls_by_comm key: the calling thread's comm, NUL-padded. */
+/* Key of the comm and secret_comm slot tables: the calling thread's comm, NUL-padded. */
 struct comm_key {
 	char comm[COMM_LEN];
 };
 
-/* failure_slots and secret_failures_by_comm key: comm and the positive errno the call returned. */
+/* Key of the failure and secret_failure slot tables: comm and the positive errno the call returned. */
 struct failure_key {
 	char comm[COMM_LEN];
 	__s32 err;
@@ -105,8 +105,8 @@ struct slot_table {
 /*
  * The single entry of secret.bpf.c's per-CPU secret_totals map: memfd_secret
  * calls and failures a full per-comm map could not record, so that
- *   sum(secret_calls_by_comm) + unrecorded_calls       == all calls
- *   sum(secret_failures_by_comm) + unrecorded_failures == all failures
+ *   sum(secret_calls_by_slot) + unrecorded_calls       == all calls
+ *   sum(secret_failures_by_slot) + unrecorded_failures == all failures
  */
 struct secret_totals {
 	__u64 unrecorded_calls;

@@ -11,24 +11,15 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "memfd.h"
-#include "maps.bpf.h"
+#include "slots.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* max_entries of the per-comm maps is set by the loader (--bpf.max-comms). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct comm_key);
-	__type(value, __u64);
-} secret_calls_by_comm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct failure_key);
-	__type(value, __u64);
-} secret_failures_by_comm SEC(".maps");
+/* Calls per comm and failures per comm and errno, in slot tables (struct slot_table in memfd.h). */
+SLOT_TABLE(secret_comm, struct comm_key);
+SLOT_COUNTS(secret_calls_by_slot);
+SLOT_TABLE(secret_failure, struct failure_key);
+SLOT_COUNTS(secret_failures_by_slot);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -50,14 +41,14 @@ int sys_exit_memfd_secret(struct trace_event_raw_sys_exit *ctx)
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
 		return 0;
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	if (!increment(&secret_calls_by_comm, &comm))
+	if (!INCREMENT_SLOT(secret_comm, secret_calls_by_slot, &comm))
 		__sync_fetch_and_add(&total->unrecorded_calls, 1);
 	if (ret >= 0)
 		return 0;
 
 	__builtin_memcpy(failure.comm, comm.comm, sizeof(failure.comm));
 	failure.err = (__s32)-ret;
-	if (!increment(&secret_failures_by_comm, &failure))
+	if (!INCREMENT_SLOT(secret_failure, secret_failures_by_slot, &failure))
 		__sync_fetch_and_add(&total->unrecorded_failures, 1);
 	return 0;
 }

@@ -1,8 +1,6 @@
 package io.memfdexporter.probe;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 
@@ -24,16 +22,18 @@ public final class SecretProbe implements Probe {
     private static final Logger LOG = Logger.getLogger(SecretProbe.class.getName());
 
     private final BpfObject object;
+    private final int maxComms;
     private final List<BpfLink> links;
-    private final BpfMap callsByComm;
-    private final BpfMap failuresByComm;
+    private final SlotTable<CommKey> callsByComm;
+    private final SlotTable<FailureKey> failuresByComm;
     private final BpfMap totals;
 
-    private SecretProbe(BpfObject object, List<BpfLink> links) {
+    private SecretProbe(BpfObject object, List<BpfLink> links, int maxComms) {
         this.object = object;
+        this.maxComms = maxComms;
         this.links = links;
-        this.callsByComm = object.map("secret_calls_by_comm");
-        this.failuresByComm = object.map("secret_failures_by_comm");
+        this.callsByComm = SlotTable.open(object, "secret_comm", "secret_calls_by_slot", CommKey::read);
+        this.failuresByComm = SlotTable.open(object, "secret_failure", "secret_failures_by_slot", FailureKey::read);
         this.totals = object.map("secret_totals");
     }
 
@@ -47,11 +47,11 @@ public final class SecretProbe implements Probe {
     public static Optional<SecretProbe> attachIfSupported(int maxComms, BpfPins pins) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "secret");
         try {
-            object.setMaxEntries("secret_calls_by_comm", maxComms);
-            object.setMaxEntries("secret_failures_by_comm", maxComms);
+            SlotTable.setCapacity(object, "secret_comm", maxComms, "secret_calls_by_slot");
+            SlotTable.setCapacity(object, "secret_failure", maxComms, "secret_failures_by_slot");
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAM);
             LOG.info("attached to syscalls:sys_exit_memfd_secret");
-            return Optional.of(new SecretProbe(object, links));
+            return Optional.of(new SecretProbe(object, links, maxComms));
         } catch (MissingTracepointException e) {
             object.close();
             LOG.warning("memfd_secret(2) is not counted and the memfd_secret_* metrics are absent: the kernel has"
@@ -75,14 +75,13 @@ public final class SecretProbe implements Probe {
 
     /** Reads every map. */
     public SecretCounts read() {
-        Map<CommKey, Long> calls = new HashMap<>();
-        int callEntries = callsByComm.forEach((key, value) -> calls.put(CommKey.read(key), value.getLong()));
-        Map<FailureKey, Long> failures = new HashMap<>();
-        int failureEntries = failuresByComm.forEach((key, value) -> failures.put(FailureKey.read(key), value.getLong()));
+        SlotTable.Read<CommKey> calls = callsByComm.read();
+        SlotTable.Read<FailureKey> failures = failuresByComm.read();
         SecretTotals sum = SecretTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new SecretCounts(calls, failures, sum, List.of(
-                new MapFill(callsByComm.name(), callEntries, callsByComm.maxEntries()),
-                new MapFill(failuresByComm.name(), failureEntries, failuresByComm.maxEntries())));
+        // The names these families had as hash maps stay the labels of their fill series.
+        return new SecretCounts(calls.counts(), failures.counts(), sum, List.of(
+                new MapFill("secret_calls_by_comm", calls.keys(), maxComms),
+                new MapFill("secret_failures_by_comm", failures.keys(), maxComms)));
     }
 
     @Override
