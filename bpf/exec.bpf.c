@@ -34,6 +34,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "slots.bpf.h"
 #include "cgroup.bpf.h"
 #include "memfd_file.bpf.h"
 
@@ -68,13 +69,9 @@ struct {
 	__type(value, struct exec_caller);
 } exec_comm_stash SEC(".maps");
 
-/* max_entries is set by the loader (--bpf.max-comms). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct exec_key);
-	__type(value, __u64);
-} execs_by_comm SEC(".maps");
+/* Executions per comm, name kind and way: a slot table (struct slot_table in memfd.h). */
+SLOT_TABLE(exec, struct exec_key);
+SLOT_COUNTS(execs_by_slot);
 
 /* Executions of memfds per cgroup v2 id of the executing process. */
 struct {
@@ -332,7 +329,7 @@ static __always_inline void count_exec(struct exec_key *key)
 	if (!total) /* cannot happen: a per-CPU array always has index 0 */
 		return;
 	__sync_fetch_and_add(&total->execs, 1);
-	if (!increment(&execs_by_comm, key))
+	if (!INCREMENT_SLOT(exec, execs_by_slot, key))
 		__sync_fetch_and_add(&total->unrecorded, 1);
 	add_to_cgroup(&execs_by_cgroup, bpf_get_current_cgroup_id(), 1, &total->removed_cgroup, &total->unrecorded_cgroup);
 }

@@ -31,6 +31,7 @@
 #include <bpf/bpf_tracing.h>
 #include "memfd.h"
 #include "maps.bpf.h"
+#include "slots.bpf.h"
 #include "cgroup.bpf.h"
 #include "memfd_file.bpf.h"
 
@@ -60,13 +61,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* VMAs of one mprotect range examined at most: each costs a bpf_find_vma(). */
 #define MAX_VMAS 8
 
-/* max_entries is set by the loader (--bpf.max-comms). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct exec_mapping_key);
-	__type(value, __u64);
-} exec_mappings_by_comm SEC(".maps");
+/* Calls per comm, syscall and kind: a slot table (struct slot_table in memfd.h). */
+SLOT_TABLE(exec_mapping, struct exec_mapping_key);
+SLOT_COUNTS(exec_mappings_by_slot);
 
 /* The same calls per cgroup v2 id of the calling process. */
 struct {
@@ -220,7 +217,7 @@ static __always_inline void count_call(__u32 syscall, __u64 start, __u64 end, st
 	key.syscall = syscall;
 	key.kind = walk.kind;
 	__sync_fetch_and_add(&totals->observed, 1);
-	if (!increment(&exec_mappings_by_comm, &key))
+	if (!INCREMENT_SLOT(exec_mapping, exec_mappings_by_slot, &key))
 		__sync_fetch_and_add(&totals->unrecorded, 1);
 	add_to_cgroup(&exec_mappings_by_cgroup, bpf_get_current_cgroup_id(), 1, &totals->removed_cgroup,
 		      &totals->unrecorded_cgroup);

@@ -156,7 +156,7 @@ struct log2_histogram {
 #define EXEC_VIA_BINARY      0
 #define EXEC_VIA_INTERPRETER 1
 
-/* execs_by_comm key: the exec caller's comm before exec renamed it, the memfd name kind and how it was executed. */
+/* Key of the exec slot table (executions per comm): the exec caller's comm before exec renamed it, the memfd name kind and how it was executed. */
 struct exec_key {
 	char comm[COMM_LEN];  /* all zero when comm_known is 0 */
 	__u32 name_kind;      /* MEMFD_NAME_KIND_* */
@@ -166,7 +166,7 @@ struct exec_key {
 
 /*
  * The single entry of exec.bpf.c's per-CPU totals map:
- *   sum(execs_by_comm) + unrecorded                                == execs
+ *   sum(execs_by_slot) + unrecorded                                == execs
  *   sum(execs_by_cgroup) + removed_cgroup + unrecorded_cgroup      == execs
  */
 struct exec_totals {
@@ -223,7 +223,7 @@ struct live_record {
 #define EXEC_MAPPING_KIND_SEALED           1
 #define EXEC_MAPPING_KIND_DOUBLE_MAPPED    2
 
-/* exec_mappings_by_comm key: the calling thread's comm, the syscall and the kind. */
+/* Key of the exec_mapping slot table: the calling thread's comm, the syscall and the kind. */
 struct exec_mapping_key {
 	char comm[COMM_LEN];
 	__u32 syscall; /* EXEC_MAPPING_SYSCALL_* */
@@ -232,7 +232,7 @@ struct exec_mapping_key {
 
 /*
  * The single entry of exec_mappings.bpf.c's per-CPU totals map:
- *   sum(exec_mappings_by_comm) + unrecorded                           == observed
+ *   sum(exec_mappings_by_slot) + unrecorded                           == observed
  *   sum(exec_mappings_by_cgroup) + removed_cgroup + unrecorded_cgroup == observed
  * unchecked counts successful calls asking for PROT_EXEC whose mappings could
  * not be examined (see exec_mappings.bpf.c): not in observed, memfd or not.

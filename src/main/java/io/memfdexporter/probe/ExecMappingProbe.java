@@ -1,8 +1,6 @@
 package io.memfdexporter.probe;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 
@@ -26,14 +24,14 @@ public final class ExecMappingProbe implements Probe {
 
     private final BpfObject object;
     private final List<BpfLink> links;
-    private final BpfMap mappingsByComm;
+    private final SlotTable<ExecMappingKey> mappingsByComm;
     private final BpfMap mappingsByCgroup;
     private final BpfMap totals;
 
     private ExecMappingProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.mappingsByComm = object.map("exec_mappings_by_comm");
+        this.mappingsByComm = SlotTable.open(object, "exec_mapping", "exec_mappings_by_slot", ExecMappingKey::read);
         this.mappingsByCgroup = object.map("exec_mappings_by_cgroup");
         this.totals = object.map("exec_mapping_totals");
     }
@@ -53,7 +51,7 @@ public final class ExecMappingProbe implements Probe {
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "exec_mappings");
         try {
-            object.setMaxEntries("exec_mappings_by_comm", maxComms);
+            SlotTable.setCapacity(object, "exec_mapping", maxComms, "exec_mappings_by_slot");
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_exit_{mmap,mprotect,pkey_mprotect} and cgroup:cgroup_rmdir (per-comm map capacity "
                     + maxComms + ")");
@@ -76,12 +74,11 @@ public final class ExecMappingProbe implements Probe {
 
     /** Reads every map. */
     public ExecMappingCounts read() {
-        Map<ExecMappingKey, Long> mappings = new HashMap<>();
-        int entries = mappingsByComm.forEach((key, value) -> mappings.put(ExecMappingKey.read(key), value.getLong()));
+        SlotTable.Read<ExecMappingKey> mappings = mappingsByComm.read();
         CgroupCounts.Read byCgroup = CgroupCounts.of(mappingsByCgroup);
         ExecMappingTotals sum = ExecMappingTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new ExecMappingCounts(mappings, byCgroup.counts(), sum, List.of(
-                new MapFill(mappingsByComm.name(), entries, mappingsByComm.maxEntries()),
+        return new ExecMappingCounts(mappings.counts(), byCgroup.counts(), sum, List.of(
+                mappingsByComm.fill("exec_mappings_by_comm", mappings), // the family's name as a hash map
                 new MapFill(mappingsByCgroup.name(), byCgroup.entries(), mappingsByCgroup.maxEntries())));
     }
 

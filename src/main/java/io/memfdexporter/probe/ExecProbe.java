@@ -1,9 +1,7 @@
 package io.memfdexporter.probe;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -67,7 +65,7 @@ public final class ExecProbe implements Probe {
     private final BpfObject object;
     private final CommSource commSource;
     private final List<BpfLink> links;
-    private final BpfMap execsByComm;
+    private final SlotTable<ExecKey> execsByComm;
     private final BpfMap execsByCgroup;
     private final BpfMap commStash;
     private final BpfMap totals;
@@ -76,7 +74,7 @@ public final class ExecProbe implements Probe {
         this.object = object;
         this.commSource = commSource;
         this.links = links;
-        this.execsByComm = object.map("execs_by_comm");
+        this.execsByComm = SlotTable.open(object, "exec", "execs_by_slot", ExecKey::read);
         this.execsByCgroup = object.map("execs_by_cgroup");
         this.commStash = object.map("exec_comm_stash");
         this.totals = object.map("exec_totals");
@@ -95,7 +93,7 @@ public final class ExecProbe implements Probe {
         }
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "exec");
         try {
-            object.setMaxEntries("execs_by_comm", maxComms);
+            SlotTable.setCapacity(object, "exec", maxComms, "execs_by_slot");
             // libbpf resolves a tp_btf program's target only when it loads the program, so skipping
             // sched_prepare_exec lets the object load on kernels without it (checked with libbpf 1.1).
             object.skipPrograms(commSource.otherPrograms());
@@ -125,13 +123,12 @@ public final class ExecProbe implements Probe {
 
     /** Reads every map. */
     public ExecCounts read() {
-        Map<ExecKey, Long> execs = new HashMap<>();
-        int execEntries = execsByComm.forEach((key, value) -> execs.put(ExecKey.read(key), value.getLong()));
+        SlotTable.Read<ExecKey> execs = execsByComm.read();
         CgroupCounts.Read byCgroup = CgroupCounts.of(execsByCgroup);
         int stashEntries = commStash.forEach((key, value) -> { });
         ExecTotals sum = ExecTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        return new ExecCounts(execs, byCgroup.counts(), sum, List.of(
-                new MapFill(execsByComm.name(), execEntries, execsByComm.maxEntries()),
+        return new ExecCounts(execs.counts(), byCgroup.counts(), sum, List.of(
+                execsByComm.fill("execs_by_comm", execs), // the family's name as a hash map
                 new MapFill(execsByCgroup.name(), byCgroup.entries(), execsByCgroup.maxEntries()),
                 new MapFill(commStash.name(), stashEntries, commStash.maxEntries())));
     }

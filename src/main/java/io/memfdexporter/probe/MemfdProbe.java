@@ -29,7 +29,6 @@ public final class MemfdProbe implements Probe {
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
     private final BpfObject object;
-    private final int maxComms;
     private final List<BpfLink> links;
     private final SlotTable<CommKey> callsByComm;
     private final BpfMap callsByFlags;
@@ -40,9 +39,8 @@ public final class MemfdProbe implements Probe {
     private final BpfMap rateWindows;
     private final BpfMap rateHistogram;
 
-    private MemfdProbe(BpfObject object, List<BpfLink> links, int maxComms) {
+    private MemfdProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
-        this.maxComms = maxComms;
         this.links = links;
         this.callsByComm = SlotTable.open(object, "comm", "calls_by_slot", CommKey::read);
         this.callsByFlags = object.map("calls_by_flags");
@@ -72,7 +70,7 @@ public final class MemfdProbe implements Probe {
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info(() -> "attached to syscalls:sys_exit_memfd_create, sched:sched_process_exit and cgroup:cgroup_rmdir (libbpf " + Native.get().libbpfVersion()
                     + ", per-comm map capacity " + maxComms + ")");
-            return new MemfdProbe(object, links, maxComms);
+            return new MemfdProbe(object, links);
         } catch (RuntimeException e) {
             object.close();
             throw e;
@@ -109,9 +107,9 @@ public final class MemfdProbe implements Probe {
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new MemfdCounts(calls.counts(), flags, failures.counts(),
                 Map.of(CALLS_BY_COMM, calls.wasted(), FAILURES_BY_COMM, failures.wasted()), cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
-                new MapFill(CALLS_BY_COMM, calls.keys(), maxComms),
+                callsByComm.fill(CALLS_BY_COMM, calls),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
-                new MapFill(FAILURES_BY_COMM, failures.keys(), maxComms),
+                failuresByComm.fill(FAILURES_BY_COMM, failures),
                 new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
                 new MapFill(failuresByCgroup.name(), failureCgroups.entries(), failuresByCgroup.maxEntries()),
                 new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));

@@ -22,15 +22,13 @@ public final class SecretProbe implements Probe {
     private static final Logger LOG = Logger.getLogger(SecretProbe.class.getName());
 
     private final BpfObject object;
-    private final int maxComms;
     private final List<BpfLink> links;
     private final SlotTable<CommKey> callsByComm;
     private final SlotTable<FailureKey> failuresByComm;
     private final BpfMap totals;
 
-    private SecretProbe(BpfObject object, List<BpfLink> links, int maxComms) {
+    private SecretProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
-        this.maxComms = maxComms;
         this.links = links;
         this.callsByComm = SlotTable.open(object, "secret_comm", "secret_calls_by_slot", CommKey::read);
         this.failuresByComm = SlotTable.open(object, "secret_failure", "secret_failures_by_slot", FailureKey::read);
@@ -51,7 +49,7 @@ public final class SecretProbe implements Probe {
             SlotTable.setCapacity(object, "secret_failure", maxComms, "secret_failures_by_slot");
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAM);
             LOG.info("attached to syscalls:sys_exit_memfd_secret");
-            return Optional.of(new SecretProbe(object, links, maxComms));
+            return Optional.of(new SecretProbe(object, links));
         } catch (MissingTracepointException e) {
             object.close();
             LOG.warning("memfd_secret(2) is not counted and the memfd_secret_* metrics are absent: the kernel has"
@@ -80,8 +78,8 @@ public final class SecretProbe implements Probe {
         SecretTotals sum = SecretTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         // The names these families had as hash maps stay the labels of their fill series.
         return new SecretCounts(calls.counts(), failures.counts(), sum, List.of(
-                new MapFill("secret_calls_by_comm", calls.keys(), maxComms),
-                new MapFill("secret_failures_by_comm", failures.keys(), maxComms)));
+                callsByComm.fill("secret_calls_by_comm", calls),
+                failuresByComm.fill("secret_failures_by_comm", failures)));
     }
 
     @Override

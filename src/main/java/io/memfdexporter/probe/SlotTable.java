@@ -81,6 +81,16 @@ public final class SlotTable<K> {
     public record Read<K>(Map<K, Long> counts, long keys, long wasted) {
     }
 
+    /** The slots the table holds (--bpf.max-comms). */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** What a full hash map of this family once reported as its fill: the keys holding a slot, of the capacity. */
+    MapFill fill(String label, Read<K> read) {
+        return new MapFill(label, read.keys(), capacity);
+    }
+
     public Read<K> read() {
         if (!reusedCountsTaken.tryLock()) {
             return read(new long[capacity]);
