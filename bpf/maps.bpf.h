@@ -31,21 +31,6 @@ static __always_inline __u64 *counter_of(void *map, const void *key, __u64 init,
 }
 
 /*
- * Adds delta to map[key], creating the entry when absent. Returns false only
- * when the entry could not be created (the map is full): callers count that.
- * For counts of events, which cannot reach 2^64 (one per nanosecond for 584 years).
- */
-static __always_inline bool add_to(void *map, const void *key, __u64 delta)
-{
-	bool created;
-	__u64 *count = counter_of(map, key, delta, &created);
-
-	if (count)
-		__sync_fetch_and_add(count, delta);
-	return count || created;
-}
-
-/*
  * Adds delta to *counter but stops at U64_MAX instead of wrapping: a sum of
  * sizes a caller chooses (ftruncate accepts up to 2^63 - 1) would otherwise
  * wrap in two calls and run backwards. Returns what was not added: the excess
@@ -65,26 +50,6 @@ static __always_inline __u64 saturating_add(__u64 *counter, __u64 delta)
 		old = seen;
 	}
 	return delta;
-}
-
-/*
- * Adds delta to map[key] as saturating_add() does, creating the entry when
- * absent. Returns what was not recorded: all of delta when the map is full,
- * else what saturating_add() could not add.
- */
-static __always_inline __u64 saturating_add_to(void *map, const void *key, __u64 delta)
-{
-	bool created;
-	__u64 *count = counter_of(map, key, delta, &created);
-
-	if (count)
-		return saturating_add(count, delta);
-	return created ? 0 : delta;
-}
-
-static __always_inline bool increment(void *map, const void *key)
-{
-	return add_to(map, key, 1);
 }
 
 /* The log2_histogram slot of a value: 0 for 0, else 1 + ceil(log2(value)). */
@@ -112,7 +77,7 @@ static __always_inline void log2_count(struct log2_histogram *histogram, __u64 v
 		__sync_fetch_and_add(&histogram->slots[slot], 1);
 }
 
-/* Records one observation that is a count of events: the sum cannot reach 2^64 (see add_to). */
+/* Records one observation that is a count of events: the sum cannot reach 2^64 (one per nanosecond for 584 years). */
 static __always_inline void log2_observe(struct log2_histogram *histogram, __u64 value)
 {
 	log2_count(histogram, value);

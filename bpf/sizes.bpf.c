@@ -16,19 +16,16 @@
 #include "memfd.h"
 #include "maps.bpf.h"
 #include "cgroup.bpf.h"
+#include "slots.bpf.h"
 #include "memfd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define FALLOC_FL_PUNCH_HOLE 0x02
 
-/* max_entries is set by the loader (--bpf.max-comms). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct comm_key);
-	__type(value, __u64);
-} requested_bytes_by_comm SEC(".maps");
+/* Requested bytes per comm: a slot table (struct slot_table in memfd.h). */
+SLOT_TABLE(size_comm, struct comm_key);
+SLOT_COUNTS(requested_bytes_by_slot);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -53,8 +50,8 @@ struct {
 } cgroup_bytes_totals SEC(".maps");
 
 /*
- * Requested bytes not in requested_bytes_by_comm: their comm did not fit in
- * the full map, or its sum had reached U64_MAX. Saturates too.
+ * Requested bytes not in requested_bytes_by_slot: their comm had no slot (the
+ * table was full), or its sum had reached U64_MAX. Saturates too.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -118,7 +115,7 @@ static __always_inline void record(__u64 fd, __u64 size)
 	if (lost)
 		saturating_add(unsummed, lost);
 	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-	lost = saturating_add_to(&requested_bytes_by_comm, &comm, size);
+	lost = SATURATING_ADD_SLOT(size_comm, requested_bytes_by_slot, &comm, size);
 	if (lost)
 		saturating_add(unrecorded, lost);
 	record_cgroup(size);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "memfd.h"
+#include "maps.bpf.h"
 
 /*
  * Declares the maps of a slot table of key_type keys: NAME_slots, the index
@@ -110,6 +111,32 @@ static __always_inline bool increment_slot(void *index, void *keys, void *table_
 	__sync_fetch_and_add(count, 1);
 	return true;
 }
+
+/*
+ * Adds delta to counts[key's slot] as saturating_add() does (for sums a caller
+ * chooses, such as sizes), taking a slot for a new key. Returns what was not
+ * added: all of delta when key has no slot and none is left. A slot whose sum
+ * is still 0 is not read (struct slot_table): a key that only added 0 shows no
+ * count yet.
+ */
+static __always_inline __u64 saturating_add_slot(void *index, void *keys, void *table_map, void *counts,
+						 const void *key, __u32 key_size, __u64 delta)
+{
+	__u32 slot;
+	__u64 *sum;
+
+	if (!slot_of(index, keys, table_map, key, key_size, &slot))
+		return delta;
+	sum = bpf_map_lookup_elem(counts, &slot);
+	if (!sum) /* cannot happen: counts has as many entries as keys */
+		return delta;
+	return saturating_add(sum, delta);
+}
+
+/* saturating_add_slot() in the slot table declared as SLOT_TABLE(name, ...). */
+#define SATURATING_ADD_SLOT(name, counts, key, delta)				\
+	saturating_add_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &(counts), (key), sizeof(*(key)), \
+			    (delta))
 
 /* increment_slot() in the slot table declared as SLOT_TABLE(name, ...); key points to its key_type. */
 #define INCREMENT_SLOT(name, counts, key)					\

@@ -1,8 +1,6 @@
 package io.memfdexporter.probe;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.BpfLink;
@@ -23,7 +21,7 @@ public final class SizesProbe implements Probe {
 
     private final BpfObject object;
     private final List<BpfLink> links;
-    private final BpfMap bytesByComm;
+    private final SlotTable<CommKey> bytesByComm;
     private final BpfMap sizes;
     private final BpfMap unrecordedBytes;
     private final BpfMap unsummedBytes;
@@ -33,7 +31,7 @@ public final class SizesProbe implements Probe {
     private SizesProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.bytesByComm = object.map("requested_bytes_by_comm");
+        this.bytesByComm = SlotTable.open(object, "size_comm", "requested_bytes_by_slot", CommKey::read);
         this.sizes = object.map("requested_sizes");
         this.unrecordedBytes = object.map("unrecorded_bytes");
         this.unsummedBytes = object.map("unsummed_bytes");
@@ -50,7 +48,7 @@ public final class SizesProbe implements Probe {
     public static SizesProbe attach(int maxComms, BpfPins pins) {
         BpfObject object = BpfObject.openResource(OBJECT_RESOURCE, "sizes");
         try {
-            object.setMaxEntries("requested_bytes_by_comm", maxComms);
+            SlotTable.setCapacity(object, "size_comm", maxComms, "requested_bytes_by_slot");
             List<BpfLink> links = object.loadAndAttach(pins, PROGRAMS);
             LOG.info("attached to syscalls:sys_exit_{ftruncate,fallocate} and cgroup:cgroup_rmdir");
             return new SizesProbe(object, links);
@@ -72,14 +70,13 @@ public final class SizesProbe implements Probe {
 
     /** Reads every map. */
     public SizesCounts read() {
-        Map<CommKey, Long> bytes = new HashMap<>();
-        int commEntries = bytesByComm.forEach((key, value) -> bytes.put(CommKey.read(key), value.getLong()));
+        SlotTable.Read<CommKey> bytes = bytesByComm.read();
         CgroupCounts.Read byCgroup = CgroupCounts.of(bytesByCgroup);
         Log2Histogram histogram = Log2Histogram.sumPerCpu(sizes.lookupPerCpu(0), sizes.paddedValueSize());
         CgroupBytesTotals cgroupSums = CgroupBytesTotals.sumPerCpu(cgroupTotals.lookupPerCpu(0), cgroupTotals.paddedValueSize());
-        return new SizesCounts(histogram, bytes, unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0), byCgroup.counts(),
+        return new SizesCounts(histogram, bytes.counts(), unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0), byCgroup.counts(),
                 cgroupSums, List.of(
-                        new MapFill(bytesByComm.name(), commEntries, bytesByComm.maxEntries()),
+                        bytesByComm.fill("requested_bytes_by_comm", bytes), // the family's name as a hash map
                         new MapFill(bytesByCgroup.name(), byCgroup.entries(), bytesByCgroup.maxEntries())));
     }
 
