@@ -112,7 +112,7 @@ public enum MetricFamily {
             "Comm labels summed into comm=\"(other)\" in each per-comm family (label family: the family's exposed"
                     + " name) at this scrape; for memfd_live_*, at the last live scan.", "family"),
     MAP_ENTRIES("memfd_exporter_bpf_map_entries", Type.GAUGE,
-            "Entries in each BPF hash map at the last scrape; for a per-comm family, the keys holding a slot of its slot table.", "map"),
+            "Entries in each BPF hash map at the last scrape; for a per-comm family, the slots taken in its slot table (by a key, or lost to a race of first calls).", "map"),
     MAP_CAPACITY("memfd_exporter_bpf_map_capacity", Type.GAUGE,
             "Maximum entries of each BPF hash map (--bpf.max-comms for the per-comm slot tables).", "map"),
     COLLECTOR_DURATION("memfd_exporter_collector_duration_seconds", Type.GAUGE,

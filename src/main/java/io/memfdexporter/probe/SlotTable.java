@@ -86,9 +86,12 @@ public final class SlotTable<K> {
         return capacity;
     }
 
-    /** What a full hash map of this family once reported as its fill: the keys holding a slot, of the capacity. */
+    /**
+     * The fill of this family under the label its hash map had: the slots taken (keys holding one, and those lost to
+     * races), so that entries == capacity exactly when new keys go unrecorded, as for a full hash map.
+     */
     MapFill fill(String label, Read<K> read) {
-        return new MapFill(label, read.keys(), capacity);
+        return new MapFill(label, read.keys() + read.wasted(), capacity);
     }
 
     public Read<K> read() {
