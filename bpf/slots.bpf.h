@@ -69,7 +69,8 @@ static __always_inline bool slot_of(void *index, void *keys, void *table_map, co
 		return false;
 	/*
 	 * Full already: take no number, so that taken cannot run far past the
-	 * capacity (and wrap) however many new keys keep coming.
+	 * capacity (and wrap) however many new keys keep coming. It stays below
+	 * capacity + CPUs, so the __u32 copies here hold it whole.
 	 */
 	taken = *(volatile __u64 *)&table->taken;
 	if (!bpf_map_lookup_elem(keys, &taken))
