@@ -58,8 +58,8 @@ class PerCommSlotsKernelTest {
                 counts = probe.read();
             }
             for (String comm : comms) {
-                assertEquals(THREADS * CALLS, counts.callsByComm().get(key(comm)), comm);
-                assertEquals(THREADS, counts.failures().get(new FailureKey(key(comm), EINVAL)), comm);
+                assertEquals(THREADS * CALLS, counts.callsByComm().toMap().get(key(comm)), comm);
+                assertEquals(THREADS, counts.failures().toMap().get(new FailureKey(key(comm), EINVAL)), comm);
             }
             assertEquals(0, counts.totals().unrecordedComm(), "the table has room for every comm");
             assertEquals(0, counts.totals().unrecordedFailures(), "the table has room for every failure key");
@@ -90,17 +90,17 @@ class PerCommSlotsKernelTest {
             CommThreads.runAllAs(together(comms, threadsPerComm)); // 128 threads, first calls of 32 comms at once
             MemfdCounts counts = stableRead(probe);
 
-            assertFull(counts, CALLS_BY_COMM, capacity, counts.callsByComm());
-            assertFull(counts, FAILURES_BY_COMM, capacity, counts.failures());
-            assertEquals(counts.totals().calls(), sum(counts.callsByComm()) + counts.totals().unrecordedComm(),
+            assertFull(counts, CALLS_BY_COMM, capacity, counts.callsByComm().toMap());
+            assertFull(counts, FAILURES_BY_COMM, capacity, counts.failures().toMap());
+            assertEquals(counts.totals().calls(), sum(counts.callsByComm().toMap()) + counts.totals().unrecordedComm(),
                     "per-comm sum + unrecorded == calls");
-            assertEquals(counts.totals().failures(), sum(counts.failures()) + counts.totals().unrecordedFailures(),
+            assertEquals(counts.totals().failures(), sum(counts.failures().toMap()) + counts.totals().unrecordedFailures(),
                     "per-comm-and-errno sum + unrecorded == failures");
             long unrecordedCalls = 0;
             long unrecordedFailures = 0;
             for (String comm : comms) {
-                long calls = counts.callsByComm().getOrDefault(key(comm), 0L);
-                long failures = counts.failures().getOrDefault(new FailureKey(key(comm), EINVAL), 0L);
+                long calls = counts.callsByComm().toMap().getOrDefault(key(comm), 0L);
+                long failures = counts.failures().toMap().getOrDefault(new FailureKey(key(comm), EINVAL), 0L);
                 assertTrue(calls <= threadsPerComm * CALLS && failures <= threadsPerComm, comm + ": " + calls + ", " + failures);
                 unrecordedCalls += threadsPerComm * CALLS - calls;
                 unrecordedFailures += threadsPerComm - failures;
@@ -155,8 +155,8 @@ class PerCommSlotsKernelTest {
         MemfdCounts previous = probe.read();
         for (int attempt = 0; attempt < 50; attempt++) {
             MemfdCounts next = probe.read();
-            if (next.totals().equals(previous.totals()) && next.callsByComm().equals(previous.callsByComm())
-                    && next.failures().equals(previous.failures())) {
+            if (next.totals().equals(previous.totals()) && next.callsByComm().toMap().equals(previous.callsByComm().toMap())
+                    && next.failures().toMap().equals(previous.failures().toMap())) {
                 return next;
             }
             previous = next;

@@ -26,6 +26,7 @@ import io.memfdexporter.Exporter;
 import io.memfdexporter.metrics.MemfdCollector;
 import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.probe.SlotCounts;
 import io.memfdexporter.probe.SlotTable;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MapFill;
@@ -129,8 +130,9 @@ public class ScrapeBenchmark {
         }
         collector = new MemfdCollector(this::counts, CgroupPaths.ofThisHost(), Exporter.Config.DEFAULT_MAX_COMM_SERIES);
         writer = ExpositionFormats.init().getPrometheusTextFormatWriter();
-        if (read().size() != keys) {
-            throw new IllegalStateException("read " + read().size() + " keys, filled " + keys);
+        int read = counts().callsByComm().toMap().size();
+        if (read != keys) {
+            throw new IllegalStateException("read " + read + " keys, filled " + keys);
         }
     }
 
@@ -185,14 +187,14 @@ public class ScrapeBenchmark {
         }
     }
 
-    /** Reads calls per comm as MemfdProbe.read() does (slots), or did (batch). */
+    /** Reads calls per comm as MemfdProbe.read() does (slots), or did (batch and perKey: into a map). */
     @Benchmark
-    public Map<CommKey, Long> read() {
-        Map<CommKey, Long> calls = new HashMap<>();
-        BpfMap.EntryConsumer put = (key, value) -> calls.put(CommKey.read(key), value.getLong());
+    public Object read() {
         if (method.equals("slots")) {
             return slots.read().counts();
         }
+        Map<CommKey, Long> calls = new HashMap<>();
+        BpfMap.EntryConsumer put = (key, value) -> calls.put(CommKey.read(key), value.getLong());
         if (method.equals("batch")) {
             map.forEach(put);
         } else {
@@ -208,9 +210,18 @@ public class ScrapeBenchmark {
         return body.size();
     }
 
+    /*
+     * The collector's input. A map read becomes a fresh slot table at every scrape (SlotCounts.of), so TopComms
+     * labels and decides every comm again, as it did per scrape when the exporter read hash maps.
+     */
+    @SuppressWarnings("unchecked")
     private MemfdCounts counts() {
+        Object calls = read();
+        SlotCounts<CommKey> bySlot = calls instanceof SlotCounts ? (SlotCounts<CommKey>) calls
+                : SlotCounts.of((Map<CommKey, Long>) calls);
         long[] noSlots = new long[Log2Histogram.SLOTS];
-        return new MemfdCounts(read(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
+        return new MemfdCounts(bySlot, Map.of(), SlotCounts.of(Map.of()), Map.of(), Map.of(), Map.of(),
+                new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), new Log2Histogram(noSlots, 0),
                 List.of(new MapFill(map.name(), keys, map.maxEntries())));
     }
 

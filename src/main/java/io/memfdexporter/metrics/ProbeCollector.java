@@ -13,6 +13,7 @@ import io.memfdexporter.probe.CommKey;
 import io.memfdexporter.probe.FailureKey;
 import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.ProbeCounts;
+import io.memfdexporter.probe.SlotCounts;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
@@ -73,14 +74,15 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
      * A counter family labelled by comm: comms with the same label are summed,
      * and those without a series of their own (see {@link TopComms}) into {@value TopComms#OTHER}.
      */
-    CounterSnapshot.Builder countsByComm(MetricFamily family, Map<CommKey, Long> counts) {
+    CounterSnapshot.Builder countsByComm(MetricFamily family, SlotCounts<CommKey> counts) {
         CounterSnapshot.Builder counter = family.counter();
-        commSeries(family).fold(counts).forEach((comm, count) -> counter.dataPoint(point(count, "comm", comm)));
+        commSeries(family).fold(counts, CommLabel::of, key -> Labels.EMPTY)
+                .forEach((row, count) -> counter.dataPoint(point(count, "comm", row.comm())));
         return counter;
     }
 
     /** A counter family labelled by comm and errno name, comms bounded as in {@link #countsByComm}. */
-    CounterSnapshot.Builder failuresByComm(MetricFamily family, Map<FailureKey, Long> failures) {
+    CounterSnapshot.Builder failuresByComm(MetricFamily family, SlotCounts<FailureKey> failures) {
         return countsByCommAnd(family, failures, key -> CommLabel.of(key.comm()),
                 key -> Labels.of("errno", Errnos.name(key.errno())));
     }
@@ -89,10 +91,10 @@ abstract class ProbeCollector<T extends ProbeCounts> implements MultiCollector {
      * A counter family labelled by comm and other labels: keys with the same
      * labels are summed, comms bounded as in {@link #countsByComm} (ranked by their total over the other labels).
      */
-    <K> CounterSnapshot.Builder countsByCommAnd(MetricFamily family, Map<K, Long> counts, Function<K, String> comm,
+    <K> CounterSnapshot.Builder countsByCommAnd(MetricFamily family, SlotCounts<K> counts, Function<K, String> comm,
                                                 Function<K, Labels> otherLabels) {
         CounterSnapshot.Builder counter = family.counter();
-        commSeries(family).foldRows(counts, comm, otherLabels).forEach((row, count) -> counter.dataPoint(
+        commSeries(family).fold(counts, comm, otherLabels).forEach((row, count) -> counter.dataPoint(
                 CounterDataPointSnapshot.builder().labels(Labels.of("comm", row.comm()).merge(row.other()))
                         .value(U64.toDouble(count)).build()));
         return counter;

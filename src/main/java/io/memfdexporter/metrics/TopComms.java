@@ -1,6 +1,6 @@
 package io.memfdexporter.metrics;
 
-import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.function.Function;
 
 import io.memfdexporter.bpf.U64;
-import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.probe.SlotCounts;
 
 /**
  * Bounds the comm series of one counter family: comm names are chosen by
@@ -30,25 +30,35 @@ import io.memfdexporter.probe.CommKey;
  * decision fixed, each series only ever adds the increments of the same comms,
  * so every series is as monotonic as the kernel's counters. At each fold,
  * labels never seen before are ranked by count (ties by label) and take the
- * free slots; once the slots are full, every new label folds into
- * {@link #OTHER}. While slots are free every label seen has one, so no record
- * of the folded labels is needed: the state is at most {@code limit} labels.
- * The first fold ranks the whole map, so after a restart over pinned maps the
- * largest comms get the series.
+ * free series; once they are taken, every new label folds into
+ * {@link #OTHER}.
+ *
+ * <p>A fold reads the kernel's slot tables as they are ({@link SlotCounts}):
+ * since a slot's key never changes and neither does a label's decision, the
+ * row each slot adds to is decided once, the first time the slot counts, and
+ * remembered by slot. A scrape then adds each slot's count into a
+ * {@code long[]} of rows and allocates only for the rows it returns, not per
+ * comm in the kernel; comms are labelled only when first seen. The first fold
+ * ranks the whole table, so after a restart over pinned maps the largest comms
+ * get the series.
  *
  * <p>Thread-safe: folds of concurrent scrapes take turns.
  */
 final class TopComms {
     static final String OTHER = "(other)";
-    private static final CommKey OTHER_COMM = new CommKey(OTHER.getBytes(StandardCharsets.US_ASCII));
+    private static final int UNDECIDED = -1;
 
     private final int limit;
     /* Labels with a series of their own, at most limit. */
     private final Set<String> shown = new HashSet<>();
-    /* The printable-ASCII comms whose label is shown, to their label: such a comm is its own label, so looking it up
-     * here spares labelling the thousands of keys of a full map at every scrape. */
-    private final Map<CommKey, String> shownAscii = new HashMap<>();
-    private int lastFolded;
+    /* The slot table the slot decisions below are about (SlotCounts.source). */
+    private Object source;
+    /* By slot of source: the index in rows of the row its count adds to, or UNDECIDED while its count is 0. */
+    private int[] slotRows = new int[0];
+    private final List<Row<?>> rows = new ArrayList<>();
+    private final Map<Row<?>, Integer> rowIndex = new HashMap<>();
+    /* The distinct labels of source's slots summed into OTHER. */
+    private final Set<String> foldedLabels = new HashSet<>();
 
     /** @param limit the most comm labels with a series of their own */
     TopComms(int limit) {
@@ -58,139 +68,106 @@ final class TopComms {
         this.limit = limit;
     }
 
-    /**
-     * Counts by comm label (u64s, summed saturating): comms with the same label
-     * summed, those without a series of their own summed into {@link #OTHER},
-     * present only when some comm is folded.
-     */
-    synchronized Map<String, Long> fold(Map<CommKey, Long> counts) {
-        Map<String, Long> byLabel = new HashMap<>();
-        List<Map.Entry<CommKey, Long>> newAscii = new ArrayList<>();
-        Map<String, Long> newLabels = new HashMap<>(); // comms that are not printable ASCII, by label
-        Folded folded = new Folded();
-        for (Map.Entry<CommKey, Long> entry : counts.entrySet()) {
-            CommKey comm = entry.getKey();
-            long count = entry.getValue();
-            String label = comm.isPrintableAscii() ? shownAscii.get(comm) : CommLabel.of(comm);
-            if (label != null && shown.contains(label)) {
-                byLabel.merge(label, count, U64::add);
-            } else if (full() || comm.equals(OTHER_COMM)) {
-                folded.comm(label, count); // a comm named "(other)" is summed with the rest, never shown
-            } else if (label == null) {
-                newAscii.add(entry);
-            } else {
-                newLabels.merge(label, count, U64::add);
-            }
-        }
-        if (newLabels.isEmpty()) {
-            // Nearly always: printable ASCII comms are their own labels, so no two share one, and ranking the keys
-            // themselves labels only those that get a series.
-            for (Map.Entry<CommKey, Long> entry : rankAndAssign(newAscii, CommKey::compareBytes, CommLabel::of)) {
-                folded.comm(null, entry.getValue());
-            }
-        } else {
-            // Some new comm is not printable ASCII: its label may be shared with others, so rank all by label.
-            newAscii.forEach(entry -> newLabels.merge(CommLabel.of(entry.getKey()), entry.getValue(), U64::add));
-            newAscii.clear();
-            for (Map.Entry<String, Long> entry : rankAndAssign(new ArrayList<>(newLabels.entrySet()),
-                    Comparator.naturalOrder(), Function.identity())) {
-                folded.label(entry.getKey(), entry.getValue());
-            }
-        }
-        for (Map.Entry<CommKey, Long> entry : newAscii) { // labelled now if they got a series (fast path only)
-            String label = shownAscii.get(entry.getKey());
-            if (label != null) {
-                byLabel.merge(label, entry.getValue(), U64::add);
-            }
-        }
-        newLabels.forEach((label, count) -> {
-            if (shown.contains(label)) {
-                byLabel.merge(label, count, U64::add);
-            }
-        });
-        if (folded.any) {
-            byLabel.put(OTHER, folded.sum);
-        }
-        lastFolded = folded.labels(counts);
-        return byLabel;
-    }
-
     /** A row of a family labelled by comm and other labels (a label value, or a set of them: L has value equality). */
     record Row<L>(String comm, L other) {
     }
 
     /**
-     * Counts of a family labelled by comm and other labels, by row: keys with
-     * the same labels summed; a comm's label gets a series as in {@link #fold(Map)},
-     * ranked by its total over the other labels, and the folded ones are summed
-     * into one {@link #OTHER} row per value of the other labels.
+     * Counts of a family labelled by comm and possibly other labels, by row
+     * (u64s, summed saturating): keys with the same labels summed; a comm's
+     * label gets a series as the class says, ranked by its total over the other
+     * labels, and the folded ones are summed into one {@link #OTHER} row per
+     * value of the other labels, present only when some comm is folded.
      */
-    synchronized <K, L> Map<Row<L>, Long> foldRows(Map<K, Long> counts, Function<K, String> commLabel,
-                                                   Function<K, L> otherLabel) {
-        Map<Row<L>, Long> rows = new HashMap<>();
-        Map<String, Long> newTotals = new HashMap<>();
-        List<Map.Entry<Row<L>, Long>> pending = new ArrayList<>();
-        Set<String> foldedLabels = new HashSet<>();
-        counts.forEach((key, count) -> {
-            Row<L> row = new Row<>(commLabel.apply(key), otherLabel.apply(key));
-            if (shown.contains(row.comm())) {
-                rows.merge(row, count, U64::add);
-            } else if (full() || OTHER.equals(row.comm())) {
-                rows.merge(new Row<>(OTHER, row.other()), count, U64::add);
-                foldedLabels.add(row.comm());
-            } else {
-                newTotals.merge(row.comm(), count, U64::add);
-                pending.add(Map.entry(row, count));
-            }
-        });
-        rankAndAssign(new ArrayList<>(newTotals.entrySet()), Comparator.naturalOrder(), Function.identity());
-        for (Map.Entry<Row<L>, Long> entry : pending) {
-            Row<L> row = entry.getKey();
-            if (shown.contains(row.comm())) {
-                rows.merge(row, entry.getValue(), U64::add);
-            } else {
-                rows.merge(new Row<>(OTHER, row.other()), entry.getValue(), U64::add);
-                foldedLabels.add(row.comm());
+    synchronized <K, L> Map<Row<L>, Long> fold(SlotCounts<K> counts, Function<K, String> commLabel,
+                                               Function<K, L> otherLabel) {
+        if (counts.source() != source) { // another table (a test's, or the same family reopened): decide afresh
+            source = counts.source();
+            slotRows = new int[0];
+            rows.clear();
+            rowIndex.clear();
+            foldedLabels.clear();
+        }
+        if (slotRows.length < counts.slots()) {
+            int decided = slotRows.length;
+            slotRows = Arrays.copyOf(slotRows, counts.slots());
+            Arrays.fill(slotRows, decided, slotRows.length, UNDECIDED);
+        }
+        decideNewSlots(counts, commLabel, otherLabel);
+        long[] sums = new long[rows.size()];
+        for (int slot = 0; slot < counts.slots(); slot++) {
+            long count = counts.count(slot);
+            if (count != 0) {
+                int row = slotRows[slot];
+                sums[row] = U64.add(sums[row], count);
             }
         }
-        lastFolded = foldedLabels.size();
-        return rows;
+        Map<Row<L>, Long> byRow = new HashMap<>(2 * rows.size());
+        for (int row = 0; row < sums.length; row++) {
+            @SuppressWarnings("unchecked") // every row of source was made by this method with source's L
+            Row<L> labels = (Row<L>) rows.get(row);
+            byRow.put(labels, sums[row]); // every row has a slot whose count is not 0: counts only grow
+        }
+        return byRow;
     }
 
     /** Comm labels summed into {@link #OTHER} by the last fold. */
     synchronized int lastFolded() {
-        return lastFolded;
+        return foldedLabels.size();
+    }
+
+    /* Labels the slots counted for the first time, gives the free series to the largest new labels, and decides. */
+    private <K, L> void decideNewSlots(SlotCounts<K> counts, Function<K, String> commLabel, Function<K, L> otherLabel) {
+        List<Integer> newSlots = null;
+        List<String> newSlotLabels = null;
+        Map<String, Long> candidates = new HashMap<>(); // labels never seen, by total
+        for (int slot = 0; slot < counts.slots(); slot++) {
+            if (counts.count(slot) == 0 || slotRows[slot] != UNDECIDED) {
+                continue;
+            }
+            if (newSlots == null) {
+                newSlots = new ArrayList<>();
+                newSlotLabels = new ArrayList<>();
+            }
+            String label = commLabel.apply(counts.key(slot));
+            newSlots.add(slot);
+            newSlotLabels.add(label);
+            if (!full() && !shown.contains(label) && !OTHER.equals(label)) { // a comm named "(other)" is never shown
+                candidates.merge(label, counts.count(slot), U64::add);
+            }
+        }
+        if (newSlots == null) {
+            return;
+        }
+        showLargest(new ArrayList<>(candidates.entrySet()));
+        for (int i = 0; i < newSlots.size(); i++) {
+            int slot = newSlots.get(i);
+            String label = newSlotLabels.get(i);
+            boolean folded = !shown.contains(label);
+            if (folded) {
+                foldedLabels.add(label);
+            }
+            Row<L> row = new Row<>(folded ? OTHER : label, otherLabel.apply(counts.key(slot)));
+            slotRows[slot] = rowIndex.computeIfAbsent(row, unused -> {
+                rows.add(row);
+                return rows.size() - 1;
+            });
+        }
     }
 
     private boolean full() {
         return shown.size() >= limit;
     }
 
-    /*
-     * Gives the free slots to the largest of these labels never seen before (ties by label; keys with distinct
-     * labels, in tieBreak order where the labels are in theirs) and returns the others, now folded for good.
-     */
-    private <K> List<Map.Entry<K, Long>> rankAndAssign(List<Map.Entry<K, Long>> candidates, Comparator<K> tieBreak,
-                                                       Function<K, String> label) {
+    /* Gives the free series to the largest of these labels never seen before (ties by label); the rest fold for good. */
+    private void showLargest(List<Map.Entry<String, Long>> candidates) {
         int free = limit - shown.size();
         if (candidates.size() <= free) {
-            candidates.forEach(entry -> show(label.apply(entry.getKey())));
-            return List.of();
+            candidates.forEach(entry -> shown.add(entry.getKey()));
+            return;
         }
-        Set<K> winners = new HashSet<>();
-        for (Map.Entry<K, Long> entry : best(candidates, free, byCountThen(tieBreak))) {
-            show(label.apply(entry.getKey()));
-            winners.add(entry.getKey());
-        }
-        return candidates.stream().filter(entry -> !winners.contains(entry.getKey())).toList();
-    }
-
-    private void show(String label) {
-        shown.add(label);
-        byte[] bytes = label.getBytes(StandardCharsets.UTF_8);
-        CommKey asComm = new CommKey(bytes);
-        if (bytes.length == label.length() && asComm.isPrintableAscii()) {
-            shownAscii.put(asComm, label); // the comm spelling this label in ASCII has it too (CommLabel.of)
+        for (Map.Entry<String, Long> entry : best(candidates, free, byCountThen(Comparator.<String>naturalOrder()))) {
+            shown.add(entry.getKey());
         }
     }
 
@@ -213,59 +190,5 @@ final class TopComms {
             }
         }
         return new ArrayList<>(best);
-    }
-
-    /* What one fold summed into OTHER, and how many distinct labels that was. */
-    private static final class Folded {
-        long sum;
-        boolean any;
-        int asciiComms;
-        Set<String> labels; // ranked by label
-        Set<String> nonAsciiLabels; // of comms that are not printable ASCII, folded one by one (rare)
-
-        /* A comm folded as it was met: label null for a printable ASCII comm (its own label). */
-        void comm(String label, long count) {
-            if (label == null) {
-                asciiComms++;
-            } else {
-                nonAsciiLabels = add(nonAsciiLabels, label);
-            }
-            count(count);
-        }
-
-        /* Comms folded by their label. */
-        void label(String label, long count) {
-            labels = add(labels, label);
-            count(count);
-        }
-
-        private void count(long count) {
-            sum = U64.add(sum, count);
-            any = true;
-        }
-
-        private static Set<String> add(Set<String> set, String label) {
-            Set<String> to = set == null ? new HashSet<>() : set;
-            to.add(label);
-            return to;
-        }
-
-        /*
-         * Distinct folded labels. Comms are folded one by one only once the slots are full, printable ASCII ones
-         * included: a label of both kinds (byte 0x01 and the text "\x01") is then counted once.
-         */
-        int labels(Map<CommKey, Long> counts) {
-            int distinct = asciiComms + (labels == null ? 0 : labels.size());
-            if (nonAsciiLabels != null) {
-                for (String label : nonAsciiLabels) {
-                    byte[] bytes = label.getBytes(StandardCharsets.UTF_8);
-                    CommKey asComm = new CommKey(bytes);
-                    if (!(bytes.length == label.length() && asComm.isPrintableAscii() && counts.containsKey(asComm))) {
-                        distinct++;
-                    }
-                }
-            }
-            return distinct;
-        }
     }
 }

@@ -8,10 +8,9 @@ import java.util.Map;
  * agrees with {@link #totals()} exactly only when no memfd was mapped
  * executable during the read.
  */
-public record ExecMappingCounts(Map<ExecMappingKey, Long> mappings, Map<Long, Long> mappingsByCgroup, ExecMappingTotals totals,
+public record ExecMappingCounts(SlotCounts<ExecMappingKey> mappings, Map<Long, Long> mappingsByCgroup, ExecMappingTotals totals,
                                 List<MapFill> fill) implements ProbeCounts {
     public ExecMappingCounts {
-        mappings = Map.copyOf(mappings);
         mappingsByCgroup = Map.copyOf(mappingsByCgroup);
         fill = List.copyOf(fill);
     }

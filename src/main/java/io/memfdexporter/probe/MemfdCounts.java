@@ -11,16 +11,14 @@ import java.util.Map;
  * the slots of its slot table lost to races of CPUs first-seeing one key
  * (bpf/memfd.h struct slot_table).
  */
-public record MemfdCounts(Map<CommKey, Long> callsByComm, Map<Integer, Long> callsByFlags,
-                          Map<FailureKey, Long> failures, Map<String, Long> wastedSlots, Map<Long, Long> callsByCgroup,
+public record MemfdCounts(SlotCounts<CommKey> callsByComm, Map<Integer, Long> callsByFlags,
+                          SlotCounts<FailureKey> failures, Map<String, Long> wastedSlots, Map<Long, Long> callsByCgroup,
                           Map<Long, Long> failuresByCgroup, Totals totals,
                           Log2Histogram callsPerProcessSecond, List<MapFill> fill) implements ProbeCounts {
     public MemfdCounts {
         callsByCgroup = Map.copyOf(callsByCgroup);
         failuresByCgroup = Map.copyOf(failuresByCgroup);
-        callsByComm = Map.copyOf(callsByComm);
         callsByFlags = Map.copyOf(callsByFlags);
-        failures = Map.copyOf(failures);
         wastedSlots = Map.copyOf(wastedSlots);
         fill = List.copyOf(fill);
     }

@@ -13,11 +13,10 @@ import java.util.Map;
  * same bytes by cgroup, with {@code cgroupTotals} in the role of unrecordedBytes. All are
  * u64s (see {@link io.memfdexporter.bpf.U64}).
  */
-public record SizesCounts(Log2Histogram sizes, Map<CommKey, Long> bytesByComm, long unrecordedBytes,
+public record SizesCounts(Log2Histogram sizes, SlotCounts<CommKey> bytesByComm, long unrecordedBytes,
                           long unsummedBytes, Map<Long, Long> bytesByCgroup, CgroupBytesTotals cgroupTotals,
                           List<MapFill> fill) implements ProbeCounts {
     public SizesCounts {
-        bytesByComm = Map.copyOf(bytesByComm);
         bytesByCgroup = Map.copyOf(bytesByCgroup);
         fill = List.copyOf(fill);
     }

@@ -3,10 +3,7 @@ package io.memfdexporter.probe;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 import io.memfdexporter.bpf.BpfObject;
@@ -19,9 +16,8 @@ import io.memfdexporter.bpf.MappedArray;
  * and decodes the key of a slot only once, the first time its count is
  * non-zero. The index (key -> slot hash map) is never read.
  *
- * <p>Thread-safe, and concurrent reads do not wait for each other: a read that
- * finds the reused buffer taken copies into a fresh one (the exporter's scrapes
- * share one collection anyway, see SharedScrape).
+ * <p>Thread-safe: concurrent reads do not wait for each other (the exporter's
+ * scrapes share one collection anyway, see SharedScrape).
  *
  * @param <K> the Java mirror of the key struct
  */
@@ -36,9 +32,6 @@ public final class SlotTable<K> {
     private final int capacity;
     /* The key of each slot whose count was non-zero at a read: a slot's key never changes once counted. */
     private final AtomicReferenceArray<K> known;
-    /* The counts of the slots in use, reused by the reads that find it free. */
-    private final long[] reusedCounts;
-    private final ReentrantLock reusedCountsTaken = new ReentrantLock();
 
     /**
      * @param table   the single struct slot_table
@@ -56,7 +49,6 @@ public final class SlotTable<K> {
         this.decoder = decoder;
         this.capacity = counts.entries();
         this.known = new AtomicReferenceArray<>(capacity);
-        this.reusedCounts = new long[capacity];
     }
 
     /**
@@ -77,8 +69,8 @@ public final class SlotTable<K> {
         }
     }
 
-    /** The counts of one read by key, the keys holding a slot, and the slots lost to races (struct slot_table). */
-    public record Read<K>(Map<K, Long> counts, long keys, long wasted) {
+    /** The counts of one read, the keys holding a slot, and the slots lost to races (struct slot_table). */
+    public record Read<K>(SlotCounts<K> counts, long keys, long wasted) {
     }
 
     /** The slots the table holds (--bpf.max-comms). */
@@ -94,33 +86,17 @@ public final class SlotTable<K> {
         return new MapFill(label, read.keys() + read.wasted(), capacity);
     }
 
+    /** Copies the counts of the slots taken (the only allocation of a read, once every counted key is known). */
     public Read<K> read() {
-        if (!reusedCountsTaken.tryLock()) {
-            return read(new long[capacity]);
-        }
-        try {
-            return read(reusedCounts);
-        } finally {
-            reusedCountsTaken.unlock();
-        }
-    }
-
-    private Read<K> read(long[] slotCounts) {
         long taken = table.getLong(0, TAKEN_OFFSET);
         long wasted = table.getLong(0, WASTED_OFFSET);
         int used = (int) Math.min(taken, capacity);
+        long[] slotCounts = new long[used];
         counts.copyLongs(0, slotCounts, used);
         // A count is non-zero only once its slot's key was written (struct slot_table): read keys after counts.
         VarHandle.acquireFence();
         learnKeys(slotCounts, used);
-        Map<K, Long> byKey = new HashMap<>();
-        for (int slot = 0; slot < used; slot++) {
-            K key = known.get(slot);
-            if (slotCounts[slot] != 0 && key != null) {
-                byKey.put(key, slotCounts[slot]);
-            }
-        }
-        return new Read<>(byKey, used - wasted, wasted);
+        return new Read<>(new SlotCounts<>(slotCounts, known), used - wasted, wasted);
     }
 
     /* Reads, in one copy, the keys of the slots counted for the first time (new slots are taken in order). */

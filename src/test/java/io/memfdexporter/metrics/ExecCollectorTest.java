@@ -22,6 +22,7 @@ import io.memfdexporter.cgroup.CgroupPaths;
 import io.memfdexporter.probe.Log2Histogram;
 import io.memfdexporter.probe.MemfdCounts;
 import io.memfdexporter.probe.MemfdNameKind;
+import io.memfdexporter.probe.SlotCounts;
 import io.memfdexporter.probe.Totals;
 import io.memfdexporter.testing.Exposition;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
@@ -29,13 +30,13 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /** How the exec probe's keys become series, and how both collectors share the exporter's own families. */
 class ExecCollectorTest {
-    private static final ExecCounts COUNTS = new ExecCounts(Map.of(
+    private static final ExecCounts COUNTS = new ExecCounts(SlotCounts.of(Map.of(
             key("runc", MemfdNameKind.RUNC, true), 5L,
             key("python3", MemfdNameKind.OTHER, true), 2L,
             new ExecKey(new CommKey("python3".getBytes(StandardCharsets.UTF_8)), MemfdNameKind.OTHER, true,
                     ExecVia.INTERPRETER), 4L,
             key("", MemfdNameKind.OTHER, false), 1L,
-            key("", MemfdNameKind.OTHER, true), 3L), Map.of(),
+            key("", MemfdNameKind.OTHER, true), 3L)), Map.of(),
             new ExecTotals(15, 0, 0, 0), List.of(new MapFill("execs_by_comm", 4, 10240), new MapFill("exec_comm_stash", 0, 8192)));
 
     @Test
@@ -84,7 +85,7 @@ class ExecCollectorTest {
 
     /** Both collectors in one registry, as the exporter registers them, in the text format. */
     private static String render(Supplier<ExecCounts> counts) throws IOException {
-        MemfdCounts memfd = new MemfdCounts(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        MemfdCounts memfd = new MemfdCounts(SlotCounts.of(Map.of()), Map.of(), SlotCounts.of(Map.of()), Map.of(), Map.of(), Map.of(), new Totals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
                 new Log2Histogram(new long[Log2Histogram.SLOTS], 0), List.of(new MapFill("calls_by_comm", 0, 64)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(

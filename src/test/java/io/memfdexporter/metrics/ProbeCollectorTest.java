@@ -20,6 +20,7 @@ import io.memfdexporter.probe.MapFill;
 import io.memfdexporter.probe.SecretCounts;
 import io.memfdexporter.probe.SecretTotals;
 import io.memfdexporter.probe.SizesCounts;
+import io.memfdexporter.probe.SlotCounts;
 import io.memfdexporter.testing.Exposition;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -32,7 +33,7 @@ class ProbeCollectorTest {
     void probesShareTheMapAndReadFamiliesAndFailAlone() throws Exception {
         long[] slots = new long[Log2Histogram.SLOTS];
         slots[Log2Histogram.slotOf(12288)] = 1;
-        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), Map.of(SH, 12288L), 0, 0,
+        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, 12288), SlotCounts.of(Map.of(SH, 12288L)), 0, 0,
                 Map.of(), new CgroupBytesTotals(0, 0), List.of(new MapFill("requested_bytes_by_comm", 1, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(
@@ -53,7 +54,7 @@ class ProbeCollectorTest {
 
     @Test
     void secretFailuresAreLabelledWithErrnoNames() throws Exception {
-        SecretCounts secret = new SecretCounts(Map.of(SH, 3L), Map.of(new FailureKey(SH, 38), 2L),
+        SecretCounts secret = new SecretCounts(SlotCounts.of(Map.of(SH, 3L)), SlotCounts.of(Map.of(new FailureKey(SH, 38), 2L)),
                 new SecretTotals(0, 0), List.of(new MapFill("secret_calls_by_comm", 1, 8),
                         new MapFill("secret_failures_by_comm", 1, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
@@ -72,7 +73,7 @@ class ProbeCollectorTest {
         long[] slots = new long[Log2Histogram.SLOTS];
         slots[Log2Histogram.slotOf(Long.MAX_VALUE)] = 2;
         CommKey other = new CommKey("other".getBytes(StandardCharsets.US_ASCII));
-        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, -2L), Map.of(SH, -1L, other, Long.MIN_VALUE),
+        SizesCounts sizes = new SizesCounts(new Log2Histogram(slots, -2L), SlotCounts.of(Map.of(SH, -1L, other, Long.MIN_VALUE)),
                 Long.MIN_VALUE, 5, Map.of(), new CgroupBytesTotals(-1L, 0), List.of(new MapFill("requested_bytes_by_comm", 2, 8)));
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new CollectorSet(List.of(new CollectorSet.Named("sizes", new SizesCollector(() -> sizes, CgroupPaths.ofThisHost(), 1))),

@@ -1,6 +1,7 @@
 package io.memfdexporter.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -11,11 +12,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.junit.jupiter.api.Test;
 
 import io.memfdexporter.bpf.U64;
 import io.memfdexporter.probe.CommKey;
+import io.memfdexporter.probe.SlotCounts;
 
 class TopCommsTest {
     private static final String OTHER = TopComms.OTHER;
@@ -25,32 +28,32 @@ class TopCommsTest {
     void aCommThatGotASeriesKeepsItAndOtherOnlyGetsWhatTheFoldedCommsDid() {
         TopComms top = new TopComms(2);
         Map<CommKey, Long> counts = new HashMap<>(Map.of(comm("A"), 50L, comm("B"), 40L, comm("C"), 1L, comm("D"), 1L));
-        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 2L), top.fold(counts));
+        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 2L), fold(top, counts));
         assertEquals(2, top.lastFolded());
 
         counts.put(comm("C"), 101L);
-        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 102L), top.fold(counts));
+        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 102L), fold(top, counts));
         counts.put(comm("E"), 1_000L); // new once the slots are full: folded for good, however large
-        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 1_102L), top.fold(counts));
+        assertEquals(Map.of("A", 50L, "B", 40L, OTHER, 1_102L), fold(top, counts));
         assertEquals(3, top.lastFolded());
     }
 
     @Test
     void newCommsTakeTheFreeSlotsLargestFirstTiesByLabel() {
         TopComms top = new TopComms(3);
-        assertEquals(Map.of("x", 1L), top.fold(Map.of(comm("x"), 1L)), "no (other) while nothing is folded");
+        assertEquals(Map.of("x", 1L), fold(top, Map.of(comm("x"), 1L)), "no (other) while nothing is folded");
         assertEquals(0, top.lastFolded());
         // Two slots left for a, b, c, d: b (9) first, then a and c tie at 5, a wins by label.
         Map<CommKey, Long> counts = Map.of(comm("x"), 1L, comm("a"), 5L, comm("b"), 9L, comm("c"), 5L, comm("d"), 1L);
-        assertEquals(Map.of("x", 1L, "b", 9L, "a", 5L, OTHER, 6L), top.fold(counts));
+        assertEquals(Map.of("x", 1L, "b", 9L, "a", 5L, OTHER, 6L), fold(top, counts));
     }
 
     @Test
     void aCommNamedOtherIsSummedWithTheRestEvenWithSlotsFree() {
         TopComms top = new TopComms(5);
-        assertEquals(Map.of("a", 5L, OTHER, 8L), top.fold(Map.of(comm("a"), 5L, comm("(other)"), 8L)));
+        assertEquals(Map.of("a", 5L, OTHER, 8L), fold(top, Map.of(comm("a"), 5L, comm("(other)"), 8L)));
         assertEquals(1, top.lastFolded());
-        assertEquals(Map.of("a", 5L, "b", 1L, OTHER, 9L), top.fold(Map.of(comm("a"), 5L, comm("(other)"), 9L, comm("b"), 1L)));
+        assertEquals(Map.of("a", 5L, "b", 1L, OTHER, 9L), fold(top, Map.of(comm("a"), 5L, comm("(other)"), 9L, comm("b"), 1L)));
     }
 
     @Test
@@ -58,23 +61,23 @@ class TopCommsTest {
         // Byte 0x01 and the four characters "\x01" share a label; together they outrank "b".
         Map<CommKey, Long> counts = new HashMap<>(Map.of(new CommKey(new byte[] {1}), 3L, comm("\\x01"), 3L, comm("b"), 5L,
                 new CommKey(new byte[0]), 1L, comm("(empty)"), 1L));
-        assertEquals(Map.of("\\x01", 6L, OTHER, 7L), new TopComms(1).fold(counts));
-        assertEquals(Map.of("\\x01", 6L, "b", 5L, "(empty)", 2L), new TopComms(3).fold(counts));
+        assertEquals(Map.of("\\x01", 6L, OTHER, 7L), fold(new TopComms(1), counts));
+        assertEquals(Map.of("\\x01", 6L, "b", 5L, "(empty)", 2L), fold(new TopComms(3), counts));
 
         // Once the label has a series, a comm spelling it in ASCII joins it; the empty comm joins "(empty)".
         TopComms top = new TopComms(2);
-        assertEquals(Map.of("\\x01", 3L, "b", 5L), top.fold(Map.of(new CommKey(new byte[] {1}), 3L, comm("b"), 5L)));
+        assertEquals(Map.of("\\x01", 3L, "b", 5L), fold(top, Map.of(new CommKey(new byte[] {1}), 3L, comm("b"), 5L)));
         assertEquals(Map.of("\\x01", 3L + 4, "b", 5L, OTHER, 1L),
-                top.fold(Map.of(new CommKey(new byte[] {1}), 3L, comm("b"), 5L, comm("\\x01"), 4L, comm("c"), 1L)));
+                fold(top, Map.of(new CommKey(new byte[] {1}), 3L, comm("b"), 5L, comm("\\x01"), 4L, comm("c"), 1L)));
     }
 
     @Test
     void countsAreUnsignedAndSumsSaturate() {
         long big = Long.MIN_VALUE + 5; // 2^63 + 5 as a u64: the largest here
         TopComms top = new TopComms(1);
-        assertEquals(Map.of("big", big, OTHER, 7L), top.fold(Map.of(comm("big"), big, comm("small"), 7L)));
+        assertEquals(Map.of("big", big, OTHER, 7L), fold(top, Map.of(comm("big"), big, comm("small"), 7L)));
         assertEquals(Map.of("big", big, OTHER, U64.MAX),
-                top.fold(Map.of(comm("big"), big, comm("small"), 7L, comm("huge1"), big, comm("huge2"), big)));
+                fold(top, Map.of(comm("big"), big, comm("small"), 7L, comm("huge1"), big, comm("huge2"), big)));
         assertEquals(1.8446744073709552E19, U64.toDouble(U64.MAX));
         assertEquals(9.223372036854775808E18, U64.toDouble(Long.MIN_VALUE));
         assertEquals((double) Long.MAX_VALUE, U64.toDouble(Long.MAX_VALUE));
@@ -98,8 +101,9 @@ class TopCommsTest {
     }
 
     /**
-     * Growing maps scraped again and again, hostile comms included: the fold is what the rule gives when every comm
-     * is labelled first, and every series only grows, never disappears, and the family sums to the map's total.
+     * Growing slot tables scraped again and again, hostile comms and slots lost to races included: the fold, which
+     * decides each slot once, is what the rule gives when every comm is labelled first at every scrape, and every
+     * series only grows, never disappears, and the family sums to the table's total.
      */
     @Test
     void agreesWithTheStickyRuleAppliedToLabelledCommsAndEverySeriesOnlyGrows() {
@@ -110,6 +114,7 @@ class TopCommsTest {
             TopComms top = new TopComms(limit);
             Reference reference = new Reference(limit);
             Map<CommKey, Long> counts = new HashMap<>();
+            GrowingTable table = new GrowingTable(random);
             Map<String, Long> previous = Map.of();
             for (int scrape = 0; scrape < 10; scrape++) {
                 int calls = random.nextInt(30);
@@ -124,7 +129,7 @@ class TopCommsTest {
                     counts.merge(CommKey.read(java.nio.ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, CommKey.SIZE))),
                             1L + random.nextInt(4), Long::sum);
                 }
-                Map<String, Long> folded = top.fold(counts);
+                Map<String, Long> folded = byComm(top.fold(table.read(counts), CommLabel::of, key -> ""));
                 String context = "round " + round + " scrape " + scrape + ", limit " + limit + ": " + counts;
                 assertEquals(reference.fold(counts), folded, context);
                 assertEquals(reference.folded, top.lastFolded(), context);
@@ -175,8 +180,44 @@ class TopCommsTest {
         }
     }
 
+    /** Folds plain counts: a fresh slot table at every call, so every slot is decided anew from the labels' decisions. */
+    private static Map<String, Long> fold(TopComms top, Map<CommKey, Long> counts) {
+        return byComm(top.fold(SlotCounts.of(counts), CommLabel::of, key -> ""));
+    }
+
+    private static Map<String, Long> byComm(Map<TopComms.Row<String>, Long> rows) {
+        Map<String, Long> byComm = new HashMap<>();
+        rows.forEach((row, count) -> assertNull(byComm.put(row.comm(), count), "two rows for " + row.comm()));
+        return byComm;
+    }
+
     private static Map<TopComms.Row<String>, Long> foldRows(TopComms top, Map<String, Long> counts) {
-        return top.foldRows(counts, key -> key.split("/")[0], key -> key.split("/")[1]);
+        return top.fold(SlotCounts.of(counts), key -> key.split("/")[0], key -> key.split("/")[1]);
+    }
+
+    /** A slot table as the kernel grows one: a new key takes the next slot for good; now and then a race wastes one. */
+    private static final class GrowingTable {
+        private final Random random;
+        private final Map<CommKey, Integer> slots = new HashMap<>();
+        private final AtomicReferenceArray<CommKey> keys = new AtomicReferenceArray<>(4096);
+        private int taken;
+
+        GrowingTable(Random random) {
+            this.random = random;
+        }
+
+        SlotCounts<CommKey> read(Map<CommKey, Long> counts) {
+            counts.keySet().forEach(key -> slots.computeIfAbsent(key, unused -> {
+                if (random.nextInt(10) == 0) {
+                    taken++; // lost to a race: no key, a count of 0 for good
+                }
+                keys.set(taken, key);
+                return taken++;
+            }));
+            long[] bySlot = new long[taken];
+            counts.forEach((key, count) -> bySlot[slots.get(key)] = count);
+            return new SlotCounts<>(bySlot, keys);
+        }
     }
 
     private static TopComms.Row<String> row(String comm, String other) {
