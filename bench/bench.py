@@ -17,7 +17,9 @@ Phases (all by default):
               interleaved as for probe; the exporter must count every memfd mapping
   throughput  the exporter counts every call exactly at the highest rate the
               machine makes them (1..N processes)
-  scrape      /metrics latency under wrk with 10k+ comms in the map
+  scrape      /metrics latency under wrk with 10k+ comms in the map, and the GCs
+              meanwhile; the exporter (/ --baseline-jar), a fresh one per cell,
+              configs interleaved
   footprint   RSS and time to first scrape, per JVM flag set
   abuse       1..200 concurrent scrapers on a full default map (10,240 comms): latency,
               responses by status, RSS; the exporter (/ --baseline-jar), a fresh one per
@@ -48,6 +50,7 @@ MODES = {
     # quick: a smoke test for CI, well under 5 minutes with the build.
     "quick": dict(rounds=2, memfd_calls=100_000, getpid_calls=500_000, chunks=50, stats_calls=20_000,
                   throughput_calls=50_000, scaling=[2], wrk_seconds=3, wrk_keys=[10_000], wrk_connections=[2],
+                  scrape_rounds=1,
                   footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
                   abuse=dict(rounds=1, clients=[1, 40], seconds=3, settle_seconds=0, warmup_seconds=0),
                   jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
@@ -56,7 +59,7 @@ MODES = {
     # full: the numbers of BENCHMARKS.md.
     "full": dict(rounds=12, memfd_calls=300_000, getpid_calls=2_000_000, chunks=100, stats_calls=100_000,
                  throughput_calls=200_000, scaling=[1, 2, 4], wrk_seconds=10, wrk_keys=[100, 10_000, 100_000],
-                 wrk_connections=[1, 2],
+                 wrk_connections=[1, 2], scrape_rounds=3,
                  footprint_rounds=3, footprint_variants="all", footprint_load_seconds=5,
                  abuse=dict(rounds=3, clients=[1, 2, 40, 200], seconds=10, settle_seconds=3, warmup_seconds=2),
                  jmh=dict(keys="100,1000,10000,100000", benchmarks="read|scrape", warmups=2, iterations=3, rounds=3),
@@ -476,27 +479,54 @@ class Bench:
 
     # 3, end to end.
     def scrape(self):
+        """/metrics under wrk for the exporter (and --baseline-jar), interleaved: each cell a fresh exporter."""
+        configs = [("exporter", self.args.jar)]
+        if self.args.baseline_jar:
+            configs.append(("baseline", self.args.baseline_jar))
+        samples = []
+        for r in range(self.mode["scrape_rounds"]):
+            order = configs[r % len(configs):] + configs[:r % len(configs)]
+            for keys in self.mode["wrk_keys"]:
+                for name, jar in order:
+                    samples.extend(self.scrape_cell(name, jar, keys, r))
+        self.results["scrape_samples"] = samples
+        cells = sorted({(s["config"], s["keys"], s["connections"]) for s in samples},
+                       key=lambda c: (c[1], c[2], c[0] != "exporter"))
+        self.results["scrape"] = [
+            dict(config=config, keys=keys, connections=connections, rounds=len(cell),
+                 **{key: median([s[key] for s in cell]) for key in (
+                     "map_entries", "collector_ms", "requests", "requests_per_second", "p50_ms", "p99_ms",
+                     "full_gcs", "young_gcs")},
+                 errors=sum(s["errors"] for s in cell))
+            for config, keys, connections in cells
+            for cell in [[s for s in samples if (s["config"], s["keys"], s["connections"]) == (config, keys, connections)]]]
+
+    def scrape_cell(self, name, jar, keys, r):
+        gc_log = f"{self.args.out}/gc-scrape-{name}-{keys}-{r}.log"
+        exporter = self.exporter(name, jar=jar, flags=self.args.jvm_flags + [f"-Xlog:gc:file={gc_log}"],
+                                 args=[f"--bpf.max-comms={max(10240, keys + 1024)}"])
+        exporter.start()
         rows = []
-        for keys in self.mode["wrk_keys"]:
-            exporter = self.exporter(args=[f"--bpf.max-comms={max(10240, keys + 1024)}"])
-            exporter.start()
-            try:
-                run([self.loadgen, "comms", str(keys), FILL_PREFIX], timeout=1200)
-                entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
-                self.check(entries >= keys, f"scrape: calls_by_comm has {entries} entries, filled {keys}")
-                wrk(exporter, 2, connections=1)  # warm-up: the JIT compiles the scrape path
-                collector_ms = median([1000 * value(exporter.scrape(), "memfd_exporter_collector_duration_seconds",
-                                                    collector="memfd") for _ in range(5)])
-                for connections in self.mode["wrk_connections"]:
-                    result = wrk(exporter, self.mode["wrk_seconds"], connections)
-                    result.update(keys=keys, map_entries=entries, collector_ms=collector_ms)
-                    self.check(result["errors"] == 0, f"scrape {keys} keys: {result['errors']} wrk errors")
-                    self.check(result["requests"] > 0, f"scrape {keys} keys: no request completed")
-                    rows.append(result)
-                    log(f"wrk, {keys} keys: {result}")
-            finally:
-                exporter.stop()
-        self.results["scrape"] = rows
+        try:
+            run([self.loadgen, "comms", str(keys), FILL_PREFIX], timeout=1200)
+            entries = value(exporter.scrape(), "memfd_exporter_bpf_map_entries", map="calls_by_comm")
+            self.check(entries >= keys, f"scrape {name}: calls_by_comm has {entries} entries, filled {keys}")
+            wrk(exporter, 2, connections=1)  # warm-up: the JIT compiles the scrape path
+            collector_ms = median([1000 * value(exporter.scrape(), "memfd_exporter_collector_duration_seconds",
+                                                collector="memfd") for _ in range(5)])
+            for connections in self.mode["wrk_connections"]:
+                before = gc_pauses(gc_log)
+                result = wrk(exporter, self.mode["wrk_seconds"], connections)
+                after = gc_pauses(gc_log)
+                result.update(config=name, round=r, keys=keys, map_entries=entries, collector_ms=collector_ms,
+                              full_gcs=after["full"] - before["full"], young_gcs=after["young"] - before["young"])
+                self.check(result["errors"] == 0, f"scrape {name} {keys} keys: {result['errors']} wrk errors")
+                self.check(result["requests"] > 0, f"scrape {name} {keys} keys: no request completed")
+                rows.append(result)
+                log(f"wrk, {name}, {keys} keys: {result}")
+        finally:
+            exporter.stop()
+        return rows
 
     # 4.
     def footprint(self):
@@ -645,6 +675,17 @@ class Bench:
                              speedup=median([p / b for p, b in zip(per_key, batch)]), slots_ms=median(slots),
                              slots_speedup=median([b / s for b, s in zip(batch, slots)])))
         self.results["jmh"] = rows
+
+
+def gc_pauses(path):
+    """Full and young collections so far in a -Xlog:gc log (the JVM writes a line per pause)."""
+    try:
+        with open(path) as f:
+            lines = [line for line in f if "Pause" in line]
+    except FileNotFoundError:
+        return dict(full=0, young=0)
+    full = sum("Pause Full" in line for line in lines)
+    return dict(full=full, young=len(lines) - full)
 
 
 def scrape_after_load(exporter, seconds=10):
@@ -830,11 +871,13 @@ def markdown(results):
                        f"{t['counted_for_comm']:.0f}", f"{t['observed_delta']:.0f}", f"{t['all_comms_delta']:.0f}",
                        f"{t['unrecorded_delta']:.0f}"] for t in results["throughput"]])
     if results.get("scrape"):
-        out += table("/metrics under wrk (back to back, after a 2 s warm-up)",
-                     ["comms in map", "memfd collector ms", "connections", "requests", "errors", "req/s", "p50 ms",
-                      "p99 ms"],
-                     [[f"{s['map_entries']:.0f}", f"{s['collector_ms']:.1f}", s["connections"], s["requests"],
-                       s["errors"], f"{s['requests_per_second']:.0f}", f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}"]
+        out += table("/metrics under wrk (back to back, after a 2 s warm-up; a fresh exporter per cell, configs "
+                     "interleaved; medians of rounds; GCs: collections during the wrk run, from -Xlog:gc)",
+                     ["comms in map", "exporter", "memfd collector ms", "connections", "rounds", "requests", "errors",
+                      "req/s", "p50 ms", "p99 ms", "full GCs", "young GCs"],
+                     [[f"{s['map_entries']:.0f}", s["config"], f"{s['collector_ms']:.2f}", s["connections"],
+                       s["rounds"], f"{s['requests']:.0f}", s["errors"], f"{s['requests_per_second']:.0f}",
+                       f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}", f"{s['full_gcs']:.0f}", f"{s['young_gcs']:.0f}"]
                       for s in results["scrape"]])
     if results.get("footprint"):
         out += table("Footprint per JVM flag set (medians; 10k comms in the map; load: wrk, 2 connections)",
@@ -872,7 +915,8 @@ def main():
     parser.add_argument("--jvm-flags", default="", help="the launcher's JVM flags (scripts/lib.sh)")
     parser.add_argument("--bin", required=True, help="directory of loadgen, attach, empty.bpf.o")
     parser.add_argument("--jmh-classpath")
-    parser.add_argument("--baseline-jar", help="another exporter jar to measure in the probe and abuse phases (before/after)")
+    parser.add_argument("--baseline-jar",
+                        help="another exporter jar to measure in the probe, scrape and abuse phases (before/after)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     args.jvm_flags = args.jvm_flags.split()

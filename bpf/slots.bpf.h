@@ -10,8 +10,9 @@
 /*
  * Declares the maps of a slot table of key_type keys: NAME_slots, the index
  * (key -> __u32 slot); NAME_slot_keys (slot -> key) and NAME_slot_table (the
- * struct slot_table), both mmapable. The loader sets max_entries of the index,
- * the keys and every count array of the table to --bpf.max-comms.
+ * struct slot_table), both mmapable; NAME_last_slot, this CPU's last slot
+ * found (see slot_of()). The loader sets max_entries of the index, the keys
+ * and every count array of the table to --bpf.max-comms.
  */
 #define SLOT_TABLE(name, key_type)						\
 	struct {								\
@@ -33,7 +34,13 @@
 		__uint(max_entries, 1);						\
 		__type(key, __u32);						\
 		__type(value, struct slot_table);				\
-	} name##_slot_table SEC(".maps")
+	} name##_slot_table SEC(".maps");					\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);			\
+		__uint(max_entries, 1);						\
+		__type(key, __u32);						\
+		__type(value, __u32);						\
+	} name##_last_slot SEC(".maps")
 
 /* Declares counts, an mmapable array slot -> __u64 of a slot table. */
 #define SLOT_COUNTS(counts)							\
@@ -45,24 +52,56 @@
 		__type(value, __u64);						\
 	} counts SEC(".maps")
 
+/* Whether the key_size bytes at a and b are equal (key_size a constant: unrolled). */
+static __always_inline bool same_key(const void *a, const void *b, __u32 key_size)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char differ = 0;
+
+	/* No early exit, so that the loop unrolls; byte by byte, as a key on the stack may be unaligned. */
+#pragma unroll
+	for (__u32 i = 0; i < key_size; i++)
+		differ |= x[i] ^ y[i];
+	return differ == 0;
+}
+
 /*
  * Sets *slot to key's slot in a slot table (index: key -> __u32 slot; keys:
- * array slot -> key; table: the struct slot_table), taking the next free slot
- * when key has none. Returns false only when key has no slot and none is
- * left: the caller counts the call as unrecorded. key_size must be a constant
- * (the copy into the keys array is unrolled at compile time).
+ * array slot -> key; table: the struct slot_table; last: this CPU's last
+ * slot found), taking the next free slot when key has none. Returns false
+ * only when key has no slot and none is left: the caller counts the call as
+ * unrecorded. key_size must be a constant (the copy into the keys array and
+ * the comparison are unrolled at compile time).
+ *
+ * Consecutive calls on one CPU mostly come from one thread, so the last slot
+ * found is tried first: a published slot's key never changes, so when
+ * keys[last] holds key, last is key's slot, and the call costs no hashing.
+ * last holds that slot + 1 (0: none yet, as an empty slot's all-zero key
+ * could be key), only ever a published slot (never one lost to a race, whose
+ * key may be key too), and a __u32 store cannot tear, so a program
+ * interleaved with this one can make the guess miss, never wrong.
  */
-static __always_inline bool slot_of(void *index, void *keys, void *table_map, const void *key, __u32 key_size,
-				    __u32 *slot)
+static __always_inline bool slot_of(void *index, void *keys, void *table_map, void *last, const void *key,
+				    __u32 key_size, __u32 *slot)
 {
-	__u32 zero = 0, taken, *published;
+	__u32 zero = 0, taken, *published, *last_slot;
 	struct slot_table *table;
 	void *slot_key;
 
+	last_slot = bpf_map_lookup_elem(last, &zero);
+	if (last_slot && *last_slot) {
+		__u32 guess = *last_slot - 1;
+
+		slot_key = bpf_map_lookup_elem(keys, &guess);
+		if (slot_key && same_key(slot_key, key, key_size)) {
+			*slot = guess;
+			return true;
+		}
+	}
 	published = bpf_map_lookup_elem(index, key);
 	if (published) {
 		*slot = *published;
-		return true;
+		goto found;
 	}
 	table = bpf_map_lookup_elem(table_map, &zero);
 	if (!table) /* cannot happen: an array always has index 0 */
@@ -83,7 +122,7 @@ static __always_inline bool slot_of(void *index, void *keys, void *table_map, co
 	/* Publishes the slot: the kernel links the new element with release semantics, so the key is visible first. */
 	if (bpf_map_update_elem(index, key, &taken, BPF_NOEXIST) == 0) {
 		*slot = taken;
-		return true;
+		goto found;
 	}
 	/* Another CPU published this key first: count in its slot; ours keeps a count of 0 for good. */
 	__sync_fetch_and_add(&table->wasted, 1);
@@ -91,6 +130,9 @@ static __always_inline bool slot_of(void *index, void *keys, void *table_map, co
 	if (!published)
 		return false;
 	*slot = *published;
+found:
+	if (last_slot)
+		*last_slot = *slot + 1;
 	return true;
 }
 
@@ -98,13 +140,13 @@ static __always_inline bool slot_of(void *index, void *keys, void *table_map, co
  * Adds 1 to counts[key's slot] (counts: array slot -> __u64), taking a slot
  * for a new key. Returns false when key has no slot and none is left.
  */
-static __always_inline bool increment_slot(void *index, void *keys, void *table_map, void *counts, const void *key,
-					   __u32 key_size)
+static __always_inline bool increment_slot(void *index, void *keys, void *table_map, void *last, void *counts,
+					   const void *key, __u32 key_size)
 {
 	__u32 slot;
 	__u64 *count;
 
-	if (!slot_of(index, keys, table_map, key, key_size, &slot))
+	if (!slot_of(index, keys, table_map, last, key, key_size, &slot))
 		return false;
 	count = bpf_map_lookup_elem(counts, &slot);
 	if (!count) /* cannot happen: counts has as many entries as keys */
@@ -120,13 +162,13 @@ static __always_inline bool increment_slot(void *index, void *keys, void *table_
  * is still 0 is not read (struct slot_table): a key that only added 0 shows no
  * count yet.
  */
-static __always_inline __u64 saturating_add_slot(void *index, void *keys, void *table_map, void *counts,
+static __always_inline __u64 saturating_add_slot(void *index, void *keys, void *table_map, void *last, void *counts,
 						 const void *key, __u32 key_size, __u64 delta)
 {
 	__u32 slot;
 	__u64 *sum;
 
-	if (!slot_of(index, keys, table_map, key, key_size, &slot))
+	if (!slot_of(index, keys, table_map, last, key, key_size, &slot))
 		return delta;
 	sum = bpf_map_lookup_elem(counts, &slot);
 	if (!sum) /* cannot happen: counts has as many entries as keys */
@@ -136,11 +178,12 @@ static __always_inline __u64 saturating_add_slot(void *index, void *keys, void *
 
 /* saturating_add_slot() in the slot table declared as SLOT_TABLE(name, ...). */
 #define SATURATING_ADD_SLOT(name, counts, key, delta)				\
-	saturating_add_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &(counts), (key), sizeof(*(key)), \
-			    (delta))
+	saturating_add_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &name##_last_slot, &(counts), \
+			    (key), sizeof(*(key)), (delta))
 
 /* increment_slot() in the slot table declared as SLOT_TABLE(name, ...); key points to its key_type. */
 #define INCREMENT_SLOT(name, counts, key)					\
-	increment_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &(counts), (key), sizeof(*(key)))
+	increment_slot(&name##_slots, &name##_slot_keys, &name##_slot_table, &name##_last_slot, &(counts), (key), \
+		       sizeof(*(key)))
 
 #endif /* MEMFD_EXPORTER_SLOTS_BPF_H */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -74,6 +75,36 @@ class PerCommSlotsKernelTest {
             }
             System.out.printf("slot races lost in %d rounds of %d threads: calls %d, failures %d%n", comms.size(), THREADS,
                     wasted(counts, CALLS_BY_COMM), wasted(counts, FAILURES_BY_COMM));
+        }
+    }
+
+    /*
+     * Each CPU first tries the slot it found last (bpf/slots.bpf.h slot_of): a thread on one CPU renaming itself
+     * before every call makes the guess miss, then hit, at every turn. The empty comm (an all-zero key, like an
+     * untaken slot's) is among the names, and every other call fails, so the failure table guesses too.
+     */
+    @Test
+    void aThreadRenamingItselfBeforeEveryCallIsCountedUnderEachNameExactly() {
+        List<byte[]> names = List.of(new byte[0], uniqueComm("sa").getBytes(StandardCharsets.US_ASCII),
+                uniqueComm("sb").getBytes(StandardCharsets.US_ASCII));
+        int rounds = 400;
+        try (MemfdProbe probe = MemfdProbe.attach(MemfdProbe.DEFAULT_MAX_COMMS, BpfPins.NONE)) {
+            CommThreads.runAs(names.get(1), () -> {
+                TestLibC.pinToCpu(0);
+                for (int round = 0; round < rounds; round++) {
+                    for (byte[] name : names) {
+                        TestLibC.check(TestLibC.INSTANCE.prctl(TestLibC.PR_SET_NAME, Arrays.copyOf(name, name.length + 1), 0, 0, 0),
+                                "prctl(PR_SET_NAME)");
+                        TestLibC.memfdCreateAndClose("t", round % 2 == 0 ? UNDEFINED_FLAG : TestLibC.MFD_CLOEXEC);
+                    }
+                }
+            });
+            MemfdCounts counts = probe.read();
+            for (byte[] name : names) {
+                CommKey comm = new CommKey(name);
+                assertEquals(rounds, counts.callsByComm().toMap().get(comm), comm.toString());
+                assertEquals(rounds / 2, counts.failures().toMap().get(new FailureKey(comm, EINVAL)), comm.toString());
+            }
         }
     }
 
