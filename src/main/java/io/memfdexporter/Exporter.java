@@ -209,6 +209,7 @@ public final class Exporter implements AutoCloseable {
                         + " every " + config.liveInterval().toMillis() / 1e3 + " s, at most " + config.liveMaxFds()
                         + (proc ? " fds" : " memfd records") + " each");
             }
+            Native.get().releaseFreedMemory(); // every BPF object is loaded, and the first scans are done
             int port = server.port();
             LOG.info(() -> "listening on " + config.listenAddress().host() + ":" + port
                     + ", metrics at " + config.telemetryPath() + " (" + config.web().describe() + ")");

@@ -60,6 +60,14 @@ public final class Native {
         return libc;
     }
 
+    /**
+     * Gives the kernel back the memory libbpf's loads freed but glibc kept
+     * (GlibcMalloc): call once every BPF object is loaded.
+     */
+    public void releaseFreedMemory() {
+        GlibcMalloc.releaseFreed();
+    }
+
     /** "major.minor" of the loaded libbpf. */
     public String libbpfVersion() {
         return libbpfVersion;
