@@ -21,6 +21,8 @@ Phases (all by default):
               meanwhile; the exporter (/ --baseline-jar), a fresh one per cell,
               configs interleaved
   footprint   RSS and time to first scrape, per JVM flag set
+  levers      RSS idle and under 200 clients with 10,240 comms, per JVM setting tried
+              on top of the launcher's flags (FOOTPRINT_LEVERS), interleaved rounds
   abuse       1..200 concurrent scrapers on a full default map (10,240 comms): latency,
               responses by status, RSS; the exporter (/ --baseline-jar), a fresh one per
               (config, clients) cell, configs interleaved
@@ -54,6 +56,7 @@ MODES = {
                   footprint_rounds=1, footprint_variants="ends", footprint_load_seconds=2,
                   abuse=dict(rounds=1, clients=[1, 40], seconds=3, settle_seconds=0, warmup_seconds=0),
                   jmh=dict(keys="1000,10000", benchmarks="scrape", warmups=1, iterations=2, rounds=1),
+                  levers=dict(rounds=1, clients=200, seconds=2),
                   mapping_calls=50_000,
                   foreign_wait=0),
     # full: the numbers of BENCHMARKS.md.
@@ -63,10 +66,21 @@ MODES = {
                  footprint_rounds=3, footprint_variants="all", footprint_load_seconds=5,
                  abuse=dict(rounds=3, clients=[1, 2, 40, 200], seconds=10, settle_seconds=3, warmup_seconds=2),
                  jmh=dict(keys="100,1000,10000,100000", benchmarks="read|scrape", warmups=2, iterations=3, rounds=3),
+                 levers=dict(rounds=3, clients=200, seconds=8),
                  mapping_calls=300_000,
                  foreign_wait=10),
 }
-PHASES = ["probe", "mappings", "throughput", "scrape", "footprint", "abuse", "jmh"]
+PHASES = ["probe", "mappings", "throughput", "scrape", "footprint", "levers", "abuse", "jmh"]
+# JVM settings tried one at a time on top of the launcher's flags by the levers phase (none adopted yet: see
+# BENCHMARKS.md, "Footprint levers").
+FOOTPRINT_LEVERS = [
+    ("launcher flags", []),
+    ("no CDS archive (-Xshare:off)", ["-Xshare:off"]),
+    ("one Netty arena per kind", ["-Dio.netty.allocator.numDirectArenas=1", "-Dio.netty.allocator.numHeapArenas=1"]),
+    ("Netty unpooled buffers", ["-Dio.netty.allocator.type=unpooled"]),
+    ("-Xmx32m", ["-Xmx32m"]),
+    ("heap shrinks after GC", ["-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20"]),
+]
 BPFTRACE_PROGRAM = "tracepoint:syscalls:sys_enter_memfd_create { @[comm, args->flags] = count(); }"
 LAT_COMM = "mfdlat"      # the load generator's comm in the latency loops
 TPUT_COMM = "mfdtput"    # ... in the throughput runs
@@ -576,6 +590,41 @@ class Bench:
         finally:
             exporter.stop()
 
+    def levers(self):
+        """Each FOOTPRINT_LEVERS setting alone on top of the launcher's flags: a fresh exporter per sample."""
+        lv = self.mode["levers"]
+        samples = []
+        for r in range(lv["rounds"]):
+            order = FOOTPRINT_LEVERS[r % len(FOOTPRINT_LEVERS):] + FOOTPRINT_LEVERS[:r % len(FOOTPRINT_LEVERS)]
+            for name, extra in order:
+                exporter = self.exporter(flags=self.args.jvm_flags + extra)
+                exporter.start()
+                try:
+                    first = exporter.first_scrape_seconds()
+                    started = exporter.rss_kib() / 1024
+                    run([self.loadgen, "comms", str(DEFAULT_MAX_COMMS), FILL_PREFIX])
+                    exporter.scrape()
+                    time.sleep(3)
+                    idle = exporter.rss_kib() / 1024
+                    with RssPeak(exporter) as peak:
+                        result = wrk(exporter, lv["seconds"], connections=lv["clients"], timeout_s=10,
+                                     script=STATUS_SCRIPT)
+                    samples.append(dict(round=r, lever=name, first_scrape_s=first, rss_start_mib=started,
+                                        rss_idle_mib=idle, rss_peak_mib=peak.mib(),
+                                        hwm_mib=exporter.rss_kib("VmHWM") / 1024,
+                                        ok_per_second=result["statuses"].get(200, 0) / lv["seconds"],
+                                        threads=len(os.listdir(f"/proc/{exporter.pid}/task"))))
+                    log(f"levers {name}: {samples[-1]}")
+                finally:
+                    exporter.stop()
+        self.results["levers_samples"] = samples
+        self.results["levers"] = [
+            dict(lever=name, flags=" ".join(extra), clients=lv["clients"], rounds=lv["rounds"],
+                 **{key: median([s[key] for s in samples if s["lever"] == name]) for key in (
+                     "first_scrape_s", "rss_start_mib", "rss_idle_mib", "rss_peak_mib", "hwm_mib", "ok_per_second",
+                     "threads")})
+            for name, extra in FOOTPRINT_LEVERS]
+
     # Load and abuse: what many concurrent scrapers do to a full default map.
     def abuse(self):
         a = self.mode["abuse"]
@@ -652,28 +701,46 @@ class Bench:
 
     # 3, the map read itself.
     def jmh(self):
+        """ScrapeBenchmark (with -prof gc), and the baseline build's batch method in the same rounds if given."""
         j = self.mode["jmh"]
+        runs = [("this", self.args.jmh_classpath, [])]
+        if self.args.baseline_jmh_classpath:
+            runs.append(("baseline", self.args.baseline_jmh_classpath, ["-p", "method=batch"]))
         rounds = []
         for r in range(j["rounds"]):
-            out = f"{self.args.out}/jmh-{r}.json"
-            log(f"jmh round {r + 1}/{j['rounds']} (keys {j['keys']})")
-            subprocess.run(["java", "-cp", self.args.jmh_classpath, "org.openjdk.jmh.Main",
-                            f"ScrapeBenchmark.({j['benchmarks']})$", "-p", f"keys={j['keys']}", "-f", "1",
-                            "-wi", str(j["warmups"]), "-i", str(j["iterations"]), "-w", "1s", "-r", "1s",
-                            "-rf", "json", "-rff", out], check=True, stdout=subprocess.DEVNULL)
-            with open(out) as f:
-                rounds.append({(b["benchmark"].rsplit(".", 1)[1], int(b["params"]["keys"]), b["params"]["method"]):
-                               b["primaryMetric"]["score"] for b in json.load(f)})
+            scores = {}
+            for name, classpath, extra in (runs if r % 2 == 0 else runs[::-1]):
+                out = f"{self.args.out}/jmh-{name}-{r}.json"
+                log(f"jmh round {r + 1}/{j['rounds']}, {name} build (keys {j['keys']})")
+                subprocess.run(["java", "-cp", classpath, "org.openjdk.jmh.Main",
+                                f"ScrapeBenchmark.({j['benchmarks']})$", "-p", f"keys={j['keys']}", *extra, "-f", "1",
+                                "-wi", str(j["warmups"]), "-i", str(j["iterations"]), "-w", "1s", "-r", "1s",
+                                "-prof", "gc", "-rf", "json", "-rff", out], check=True, stdout=subprocess.DEVNULL)
+                with open(out) as f:
+                    for b in json.load(f):
+                        method = b["params"]["method"] if name == "this" else "baseline"
+                        key = (b["benchmark"].rsplit(".", 1)[1], int(b["params"]["keys"]), method)
+                        scores[key] = (b["primaryMetric"]["score"],
+                                       b["secondaryMetrics"].get("gc.alloc.rate.norm", {}).get("score", float("nan")))
+            rounds.append(scores)
         rows = []
         for (bench, keys, method) in sorted(rounds[0]):
             if method != "batch":
                 continue
-            batch = [r[(bench, keys, "batch")] for r in rounds]
-            per_key = [r[(bench, keys, "perKey")] for r in rounds]
-            slots = [r[(bench, keys, "slots")] for r in rounds]
-            rows.append(dict(benchmark=bench, keys=keys, batch_ms=median(batch), per_key_ms=median(per_key),
-                             speedup=median([p / b for p, b in zip(per_key, batch)]), slots_ms=median(slots),
-                             slots_speedup=median([b / s for b, s in zip(batch, slots)])))
+            def ms(m):
+                return [r[(bench, keys, m)][0] for r in rounds]
+            def alloc(m):
+                return median([r[(bench, keys, m)][1] for r in rounds])
+            batch, per_key, slots = ms("batch"), ms("perKey"), ms("slots")
+            row = dict(benchmark=bench, keys=keys, batch_ms=median(batch), per_key_ms=median(per_key),
+                       speedup=median([p / b for p, b in zip(per_key, batch)]), slots_ms=median(slots),
+                       slots_speedup=median([b / s for b, s in zip(batch, slots)]),
+                       batch_bytes=alloc("batch"), slots_bytes=alloc("slots"))
+            if (bench, keys, "baseline") in rounds[0]:
+                baseline = ms("baseline")
+                row.update(baseline_ms=median(baseline), baseline_bytes=alloc("baseline"),
+                           baseline_speedup=median([b / s for b, s in zip(baseline, slots)]))
+            rows.append(row)
         self.results["jmh"] = rows
 
 
@@ -885,6 +952,16 @@ def markdown(results):
                      [[f["variant"], f"{f['first_scrape_s']:.2f}", f"{f['rss_idle_mib']:.0f}",
                        f"{f['rss_load_mib']:.0f}", f"{f['hwm_mib']:.0f}", f"{f['p50_ms']:.2f}", f"{f['p99_ms']:.2f}"]
                       for f in results["footprint"]])
+    if results.get("levers"):
+        lv = results["levers"]
+        out += table(f"Footprint levers, each alone on top of the launcher's flags (medians of {lv[0]['rounds']} "
+                     f"round(s); RSS at the first scrape, then idle after filling 10,240 comms and one scrape, then "
+                     f"under {lv[0]['clients']} wrk clients)",
+                     ["lever", "flags", "first scrape s", "RSS at start MiB", "RSS idle MiB", "RSS peak MiB",
+                      "VmHWM MiB", "200/s", "threads"],
+                     [[l["lever"], f"`{l['flags']}`" if l["flags"] else "", f"{l['first_scrape_s']:.2f}",
+                       f"{l['rss_start_mib']:.0f}", f"{l['rss_idle_mib']:.0f}", f"{l['rss_peak_mib']:.0f}",
+                       f"{l['hwm_mib']:.0f}", f"{l['ok_per_second']:.0f}", f"{l['threads']:.0f}"] for l in lv])
     if results.get("abuse"):
         a = results["abuse"]
         out += table(f"Concurrent scrapers on a full default map (10,240 comms; a fresh exporter per cell; "
@@ -899,10 +976,18 @@ def markdown(results):
                        f"{r['rss_idle_mib']:.0f}", f"{r['rss_peak_mib']:.0f}", f"{r['hwm_mib']:.0f}",
                        f"{r['exact_checked']}/{r['rounds']}"] for r in a])
     if results.get("jmh"):
-        out += table("JMH: batch vs per-key hash map reads vs mmapped slot arrays (ms per operation, medians of rounds)",
-                     ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch", "slots ms", "batch / slots"],
+        baseline = "baseline_ms" in results["jmh"][0]
+        out += table("JMH: batch vs per-key hash map reads vs mmapped slot arrays (ms and bytes allocated per "
+                     "operation, -prof gc, medians of rounds" + ("; baseline: the baseline build's batch method, "
+                                                                "same rounds)" if baseline else ")"),
+                     ["benchmark", "keys", "batch ms", "per-key ms", "per-key / batch", "slots ms", "batch / slots",
+                      "batch B/op", "slots B/op"] + (["baseline ms", "baseline / slots", "baseline B/op"]
+                                                      if baseline else []),
                      [[j["benchmark"], j["keys"], f"{j['batch_ms']:.3f}", f"{j['per_key_ms']:.3f}",
-                       f"{j['speedup']:.1f}", f"{j['slots_ms']:.3f}", f"{j['slots_speedup']:.1f}"]
+                       f"{j['speedup']:.1f}", f"{j['slots_ms']:.3f}", f"{j['slots_speedup']:.1f}",
+                       f"{j['batch_bytes']:,.0f}", f"{j['slots_bytes']:,.0f}"]
+                      + ([f"{j['baseline_ms']:.3f}", f"{j['baseline_speedup']:.1f}", f"{j['baseline_bytes']:,.0f}"]
+                         if baseline else [])
                       for j in results["jmh"]])
     return "\n".join(out) + "\n"
 
@@ -915,6 +1000,8 @@ def main():
     parser.add_argument("--jvm-flags", default="", help="the launcher's JVM flags (scripts/lib.sh)")
     parser.add_argument("--bin", required=True, help="directory of loadgen, attach, empty.bpf.o")
     parser.add_argument("--jmh-classpath")
+    parser.add_argument("--baseline-jmh-classpath",
+                        help="the classpath of another build's JMH benchmarks: its batch method joins the jmh rounds")
     parser.add_argument("--baseline-jar",
                         help="another exporter jar to measure in the probe, scrape and abuse phases (before/after)")
     parser.add_argument("--out", required=True)
