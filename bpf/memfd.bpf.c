@@ -24,9 +24,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SLOT_TABLE(comm, struct comm_key);
 SLOT_COUNTS(calls_by_slot);
 
-/* Indexed by flags_index(): an array never fills and costs no hashing. */
+/*
+ * Indexed by flags_index(): an array never fills and costs no hashing. Mmapable: the exporter reads
+ * its 2,049 counts from memory (a batch lookup of an array copies entry by entry, ~1 ms here).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FLAGS_MAP_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u64);

@@ -10,6 +10,7 @@ import io.memfdexporter.bpf.BpfMap;
 import io.memfdexporter.bpf.BpfObject;
 import io.memfdexporter.bpf.BpfPins;
 import io.memfdexporter.bpf.BpfUnavailableException;
+import io.memfdexporter.bpf.MappedArray;
 import io.memfdexporter.bpf.Native;
 
 /**
@@ -31,7 +32,7 @@ public final class MemfdProbe implements Probe {
     private final BpfObject object;
     private final List<BpfLink> links;
     private final SlotTable<CommKey> callsByComm;
-    private final BpfMap callsByFlags;
+    private final MappedArray callsByFlags;
     private final SlotTable<FailureKey> failuresByComm;
     private final BpfMap totals;
     private final BpfMap callsByCgroup;
@@ -43,7 +44,7 @@ public final class MemfdProbe implements Probe {
         this.object = object;
         this.links = links;
         this.callsByComm = SlotTable.open(object, "comm", "calls_by_slot", CommKey::read);
-        this.callsByFlags = object.map("calls_by_flags");
+        this.callsByFlags = object.map("calls_by_flags").mmap();
         this.failuresByComm = SlotTable.open(object, "failure", "failures_by_slot", FailureKey::read);
         this.totals = object.map("totals");
         this.callsByCgroup = object.map("calls_by_cgroup");
@@ -91,13 +92,14 @@ public final class MemfdProbe implements Probe {
     public MemfdCounts read() {
         object.runSyscallProgram(FLUSH_PROGRAM);
         SlotTable.Read<CommKey> calls = callsByComm.read();
+        long[] byIndex = new long[callsByFlags.entries()];
+        callsByFlags.copyLongs(0, byIndex, byIndex.length);
         Map<Integer, Long> flags = new HashMap<>();
-        callsByFlags.forEach((index, value) -> {
-            long count = value.getLong();
-            if (count != 0) { // an array: every index is there, counted or not
-                flags.put(FlagsIndex.flags(index.getInt()), count);
+        for (int index = 0; index < byIndex.length; index++) {
+            if (byIndex[index] != 0) { // an array: every index is there, counted or not
+                flags.put(FlagsIndex.flags(index), byIndex[index]);
             }
-        });
+        }
         int flagEntries = flags.size();
         SlotTable.Read<FailureKey> failures = failuresByComm.read();
         CgroupCounts.Read cgroups = CgroupCounts.of(callsByCgroup);
@@ -108,7 +110,7 @@ public final class MemfdProbe implements Probe {
         return new MemfdCounts(calls.counts(), flags, failures.counts(),
                 Map.of(CALLS_BY_COMM, calls.wasted(), FAILURES_BY_COMM, failures.wasted()), cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
                 callsByComm.fill(CALLS_BY_COMM, calls),
-                new MapFill(callsByFlags.name(), flagEntries, callsByFlags.maxEntries()),
+                new MapFill(callsByFlags.name(), flagEntries, callsByFlags.entries()),
                 failuresByComm.fill(FAILURES_BY_COMM, failures),
                 new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
                 new MapFill(failuresByCgroup.name(), failureCgroups.entries(), failuresByCgroup.maxEntries()),
