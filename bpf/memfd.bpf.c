@@ -295,9 +295,9 @@ static long flush_if_closed(void *map, __u32 *tgid, __u64 *window, __u64 *now)
 }
 
 /*
- * Run by the exporter before each scrape: records every window that closed
- * without a later call to close it, so an idle process's last second shows
- * up by the next scrape.
+ * Run by the exporter before a scrape (at most once a second): records every
+ * window that closed without a later call to close it, so an idle process's
+ * last second shows up by the next scrape.
  */
 SEC("syscall")
 int flush_idle_windows(void *ctx)

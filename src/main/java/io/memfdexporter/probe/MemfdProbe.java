@@ -3,6 +3,7 @@ package io.memfdexporter.probe;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 import io.memfdexporter.bpf.BpfLink;
@@ -27,6 +28,8 @@ public final class MemfdProbe implements Probe {
     private static final String CALLS_BY_COMM = "calls_by_comm";
     private static final String FAILURES_BY_COMM = "failures_by_comm";
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
+    /* bpf/memfd.h WINDOW_MS: a window lasts a second, so flushing more often finds next to nothing new. */
+    private static final long FLUSH_INTERVAL_NANOS = 1_000_000_000L;
     private static final Logger LOG = Logger.getLogger(MemfdProbe.class.getName());
 
     private final BpfObject object;
@@ -39,6 +42,8 @@ public final class MemfdProbe implements Probe {
     private final BpfMap failuresByCgroup;
     private final BpfMap rateWindows;
     private final BpfMap rateHistogram;
+    /* System.nanoTime() of the last flush of idle windows; the first read flushes. */
+    private final AtomicLong lastFlush = new AtomicLong(System.nanoTime() - FLUSH_INTERVAL_NANOS);
 
     private MemfdProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
@@ -88,9 +93,18 @@ public final class MemfdProbe implements Probe {
         return object.programStats(List.of(PROGRAMS));
     }
 
-    /** Reads every map, after recording the rate windows that closed since the last read. */
+    /**
+     * Reads every map, after recording the rate windows that closed since the last read, at most once
+     * a second: the flush walks every bucket of rate_windows (0.28 ms, BENCHMARKS.md), which
+     * back-to-back scrapes would pay each time for windows that last a second. A window that closed
+     * is so recorded by the first read at least a second after the previous flush.
+     */
     public MemfdCounts read() {
-        object.runSyscallProgram(FLUSH_PROGRAM);
+        long now = System.nanoTime();
+        long last = lastFlush.get();
+        if (now - last >= FLUSH_INTERVAL_NANOS && lastFlush.compareAndSet(last, now)) {
+            object.runSyscallProgram(FLUSH_PROGRAM);
+        }
         SlotTable.Read<CommKey> calls = callsByComm.read();
         long[] byIndex = new long[callsByFlags.entries()];
         callsByFlags.copyLongs(0, byIndex, byIndex.length);

@@ -2,6 +2,7 @@ package io.memfdexporter.testing;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -24,23 +25,31 @@ public final class ChildExporter implements AutoCloseable {
 
     private final Process process;
     private final StringBuffer stderr = new StringBuffer();
+    /* The exporter writes nothing there; a JVM that crashes writes its fatal-error banner there. */
+    private final StringBuffer stdout = new StringBuffer();
     private final Thread stderrReader;
     private int port = -1;
 
     private ChildExporter(Process process) {
         this.process = process;
-        this.stderrReader = new Thread(() -> {
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+        this.stderrReader = reader(process.getErrorStream(), stderr, "child-exporter-stderr");
+        reader(process.getInputStream(), stdout, "child-exporter-stdout");
+    }
+
+    private static Thread reader(InputStream stream, StringBuffer into, String name) {
+        Thread reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                 String line;
-                while ((line = reader.readLine()) != null) {
-                    stderr.append(line).append('\n');
+                while ((line = lines.readLine()) != null) {
+                    into.append(line).append('\n');
                 }
             } catch (IOException e) {
-                stderr.append("[reading stderr failed: ").append(e).append("]\n");
+                into.append("[reading failed: ").append(e).append("]\n");
             }
-        }, "child-exporter-stderr");
-        stderrReader.setDaemon(true);
-        stderrReader.start();
+        }, name);
+        reader.setDaemon(true);
+        reader.start();
+        return reader;
     }
 
     /**
@@ -110,8 +119,7 @@ public final class ChildExporter implements AutoCloseable {
         if (jvm.directory() != null) {
             builder.directory(jvm.directory().toFile());
         }
-        return builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
     }
 
     /** Runs an exporter that is expected to fail at startup, and returns how it exited. */
@@ -135,8 +143,11 @@ public final class ChildExporter implements AutoCloseable {
     public static ChildExporter start(List<String> wrapper, Jvm jvm, String... args) throws IOException, InterruptedException {
         ChildExporter child = spawn(wrapper, jvm, args);
         if (!child.awaitListening()) {
+            String how = child.process.isAlive() ? "still starting after " + TIMEOUT_SECONDS + " s"
+                    : "exited with status " + child.process.exitValue() + " (128 + N: killed by signal N)";
             child.close();
-            throw new AssertionError("the exporter did not start listening; stderr: " + child.stderr);
+            throw new AssertionError("the exporter did not start listening: " + how + "; stderr: " + child.stderr
+                    + "; stdout: " + child.stdout);
         }
         return child;
     }
