@@ -68,9 +68,10 @@ struct totals {
  * Per-comm slot arrays (docs/performance.md, "Per-comm slot arrays"): each
  * comm gets a slot once, the first time it is counted, and its counts live in
  * BPF_F_MMAPABLE arrays indexed by slot, which the exporter maps read-only and
- * reads without a syscall. A slot table is three maps: a hash map comm ->
+ * reads without a syscall. A slot table is four maps: a hash map comm ->
  * slot (the index), an array slot -> comm (so the exporter learns a slot's
- * comm from memory too) and this single entry, also mmapped.
+ * comm from memory too), this single entry, also mmapped, and each CPU's
+ * last slot found (bpf/slots.bpf.h slot_of()).
  *
  * A new comm takes the next slot with one atomic add on taken, writes its
  * comm there, and only then publishes comm -> slot in the index

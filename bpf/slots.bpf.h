@@ -137,19 +137,26 @@ found:
 }
 
 /*
- * Adds 1 to counts[key's slot] (counts: array slot -> __u64), taking a slot
- * for a new key. Returns false when key has no slot and none is left.
+ * counts[key's slot] (counts: array slot -> __u64), taking a slot for a new
+ * key; NULL when key has no slot and none is left.
  */
+static __always_inline __u64 *slot_count(void *index, void *keys, void *table_map, void *last, void *counts,
+					 const void *key, __u32 key_size)
+{
+	__u32 slot;
+
+	if (!slot_of(index, keys, table_map, last, key, key_size, &slot))
+		return NULL;
+	return bpf_map_lookup_elem(counts, &slot); /* never NULL: counts has as many entries as keys */
+}
+
+/* Adds 1 to counts[key's slot]. Returns false when key has no slot and none is left. */
 static __always_inline bool increment_slot(void *index, void *keys, void *table_map, void *last, void *counts,
 					   const void *key, __u32 key_size)
 {
-	__u32 slot;
-	__u64 *count;
+	__u64 *count = slot_count(index, keys, table_map, last, counts, key, key_size);
 
-	if (!slot_of(index, keys, table_map, last, key, key_size, &slot))
-		return false;
-	count = bpf_map_lookup_elem(counts, &slot);
-	if (!count) /* cannot happen: counts has as many entries as keys */
+	if (!count)
 		return false;
 	__sync_fetch_and_add(count, 1);
 	return true;
@@ -165,15 +172,9 @@ static __always_inline bool increment_slot(void *index, void *keys, void *table_
 static __always_inline __u64 saturating_add_slot(void *index, void *keys, void *table_map, void *last, void *counts,
 						 const void *key, __u32 key_size, __u64 delta)
 {
-	__u32 slot;
-	__u64 *sum;
+	__u64 *sum = slot_count(index, keys, table_map, last, counts, key, key_size);
 
-	if (!slot_of(index, keys, table_map, last, key, key_size, &slot))
-		return delta;
-	sum = bpf_map_lookup_elem(counts, &slot);
-	if (!sum) /* cannot happen: counts has as many entries as keys */
-		return delta;
-	return saturating_add(sum, delta);
+	return sum ? saturating_add(sum, delta) : delta;
 }
 
 /* saturating_add_slot() in the slot table declared as SLOT_TABLE(name, ...). */
