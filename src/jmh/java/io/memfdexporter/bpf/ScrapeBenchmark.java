@@ -149,15 +149,15 @@ public class ScrapeBenchmark {
             byte[] name = String.format("bc%07d", i).getBytes(StandardCharsets.US_ASCII);
             comm.put(0, name, 0, name.length);
             value.putLong(0, 1 + (i * 7919L) % 100_003);
-            check(lib.bpf_map_update_elem(comms, index, comm, 0), "filling slot_comms");
+            check(lib.bpf_map_update_elem(comms, index, comm, 0), "filling slot_keys");
             check(lib.bpf_map_update_elem(counts, index, value, 0), "filling calls_by_slot");
         }
         index.putInt(0, 0);
         value.putLong(0, keys); // taken
         value.putLong(8, 0); // wasted
         check(lib.bpf_map_update_elem(table, index, value, 0), "filling slot_table");
-        slots = new SlotTable<>(MappedArray.map(nat, lifetime, "slot_table", table, 16, 1),
-                MappedArray.map(nat, lifetime, "slot_comms", comms, CommKey.SIZE, capacity),
+        slots = new SlotTable<>("calls_by_comm", MappedArray.map(nat, lifetime, "slot_table", table, 16, 1),
+                MappedArray.map(nat, lifetime, "slot_keys", comms, CommKey.SIZE, capacity),
                 MappedArray.map(nat, lifetime, "calls_by_slot", counts, Long.BYTES, capacity), CommKey::read);
     }
 

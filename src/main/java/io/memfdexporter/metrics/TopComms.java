@@ -120,7 +120,7 @@ final class TopComms {
     private <K, L> void decideNewSlots(SlotCounts<K> counts, Function<K, String> commLabel, Function<K, L> otherLabel) {
         List<Integer> newSlots = null;
         List<String> newSlotLabels = null;
-        Map<String, Long> candidates = new HashMap<>(); // labels never seen, by total
+        Map<String, Long> candidates = null; // labels never seen, by total
         for (int slot = 0; slot < counts.slots(); slot++) {
             if (counts.count(slot) == 0 || slotRows[slot] != UNDECIDED) {
                 continue;
@@ -128,6 +128,7 @@ final class TopComms {
             if (newSlots == null) {
                 newSlots = new ArrayList<>();
                 newSlotLabels = new ArrayList<>();
+                candidates = new HashMap<>();
             }
             String label = commLabel.apply(counts.key(slot));
             newSlots.add(slot);

@@ -31,7 +31,8 @@ public final class ExecMappingProbe implements Probe {
     private ExecMappingProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.mappingsByComm = SlotTable.open(object, "exec_mapping", "exec_mappings_by_slot", ExecMappingKey::read);
+        this.mappingsByComm = SlotTable.open(object, "exec_mapping", "exec_mappings_by_slot", "exec_mappings_by_comm",
+                ExecMappingKey::read);
         this.mappingsByCgroup = object.map("exec_mappings_by_cgroup");
         this.totals = object.map("exec_mapping_totals");
     }
@@ -78,7 +79,7 @@ public final class ExecMappingProbe implements Probe {
         CgroupCounts.Read byCgroup = CgroupCounts.of(mappingsByCgroup);
         ExecMappingTotals sum = ExecMappingTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new ExecMappingCounts(mappings.counts(), byCgroup.counts(), sum, List.of(
-                mappingsByComm.fill("exec_mappings_by_comm", mappings), // the family's name as a hash map
+                mappingsByComm.fill(mappings),
                 new MapFill(mappingsByCgroup.name(), byCgroup.entries(), mappingsByCgroup.maxEntries())));
     }
 

@@ -74,7 +74,7 @@ public final class ExecProbe implements Probe {
         this.object = object;
         this.commSource = commSource;
         this.links = links;
-        this.execsByComm = SlotTable.open(object, "exec", "execs_by_slot", ExecKey::read);
+        this.execsByComm = SlotTable.open(object, "exec", "execs_by_slot", "execs_by_comm", ExecKey::read);
         this.execsByCgroup = object.map("execs_by_cgroup");
         this.commStash = object.map("exec_comm_stash");
         this.totals = object.map("exec_totals");
@@ -128,7 +128,7 @@ public final class ExecProbe implements Probe {
         int stashEntries = commStash.forEach((key, value) -> { });
         ExecTotals sum = ExecTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new ExecCounts(execs.counts(), byCgroup.counts(), sum, List.of(
-                execsByComm.fill("execs_by_comm", execs), // the family's name as a hash map
+                execsByComm.fill(execs),
                 new MapFill(execsByCgroup.name(), byCgroup.entries(), execsByCgroup.maxEntries()),
                 new MapFill(commStash.name(), stashEntries, commStash.maxEntries())));
     }

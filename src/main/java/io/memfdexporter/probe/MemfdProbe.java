@@ -24,9 +24,6 @@ public final class MemfdProbe implements Probe {
     public static final int MAX_MAX_COMMS = 1 << 20;
     static final String OBJECT_RESOURCE = "/bpf/memfd.bpf.o";
     static final String[] PROGRAMS = {"sys_exit_memfd_create", "sched_process_exit", "memfd_cgroup_rmdir"};
-    /* The names the per-comm families had as hash maps: still the labels of their fill and unrecorded series. */
-    private static final String CALLS_BY_COMM = "calls_by_comm";
-    private static final String FAILURES_BY_COMM = "failures_by_comm";
     private static final String FLUSH_PROGRAM = "flush_idle_windows";
     /* bpf/memfd.h WINDOW_MS: a window lasts a second, so flushing more often finds next to nothing new. */
     private static final long FLUSH_INTERVAL_NANOS = 1_000_000_000L;
@@ -48,9 +45,9 @@ public final class MemfdProbe implements Probe {
     private MemfdProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.callsByComm = SlotTable.open(object, "comm", "calls_by_slot", CommKey::read);
+        this.callsByComm = SlotTable.open(object, "comm", "calls_by_slot", "calls_by_comm", CommKey::read);
         this.callsByFlags = object.map("calls_by_flags").mmap();
-        this.failuresByComm = SlotTable.open(object, "failure", "failures_by_slot", FailureKey::read);
+        this.failuresByComm = SlotTable.open(object, "failure", "failures_by_slot", "failures_by_comm", FailureKey::read);
         this.totals = object.map("totals");
         this.callsByCgroup = object.map("calls_by_cgroup");
         this.failuresByCgroup = object.map("failures_by_cgroup");
@@ -122,10 +119,10 @@ public final class MemfdProbe implements Probe {
         Log2Histogram perSecond = Log2Histogram.read(rateHistogram.lookup(0));
         Totals sum = Totals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
         return new MemfdCounts(calls.counts(), flags, failures.counts(),
-                Map.of(CALLS_BY_COMM, calls.wasted(), FAILURES_BY_COMM, failures.wasted()), cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
-                callsByComm.fill(CALLS_BY_COMM, calls),
+                Map.of(callsByComm.family(), calls.wasted(), failuresByComm.family(), failures.wasted()), cgroups.counts(), failureCgroups.counts(), sum, perSecond, List.of(
+                callsByComm.fill(calls),
                 new MapFill(callsByFlags.name(), flagEntries, callsByFlags.entries()),
-                failuresByComm.fill(FAILURES_BY_COMM, failures),
+                failuresByComm.fill(failures),
                 new MapFill(callsByCgroup.name(), cgroups.entries(), callsByCgroup.maxEntries()),
                 new MapFill(failuresByCgroup.name(), failureCgroups.entries(), failuresByCgroup.maxEntries()),
                 new MapFill(rateWindows.name(), windowEntries, rateWindows.maxEntries())));

@@ -30,8 +30,10 @@ public final class SecretProbe implements Probe {
     private SecretProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.callsByComm = SlotTable.open(object, "secret_comm", "secret_calls_by_slot", CommKey::read);
-        this.failuresByComm = SlotTable.open(object, "secret_failure", "secret_failures_by_slot", FailureKey::read);
+        this.callsByComm = SlotTable.open(object, "secret_comm", "secret_calls_by_slot", "secret_calls_by_comm",
+                CommKey::read);
+        this.failuresByComm = SlotTable.open(object, "secret_failure", "secret_failures_by_slot",
+                "secret_failures_by_comm", FailureKey::read);
         this.totals = object.map("secret_totals");
     }
 
@@ -76,10 +78,8 @@ public final class SecretProbe implements Probe {
         SlotTable.Read<CommKey> calls = callsByComm.read();
         SlotTable.Read<FailureKey> failures = failuresByComm.read();
         SecretTotals sum = SecretTotals.sumPerCpu(totals.lookupPerCpu(0), totals.paddedValueSize());
-        // The names these families had as hash maps stay the labels of their fill series.
-        return new SecretCounts(calls.counts(), failures.counts(), sum, List.of(
-                callsByComm.fill("secret_calls_by_comm", calls),
-                failuresByComm.fill("secret_failures_by_comm", failures)));
+        return new SecretCounts(calls.counts(), failures.counts(), sum,
+                List.of(callsByComm.fill(calls), failuresByComm.fill(failures)));
     }
 
     @Override

@@ -31,7 +31,8 @@ public final class SizesProbe implements Probe {
     private SizesProbe(BpfObject object, List<BpfLink> links) {
         this.object = object;
         this.links = links;
-        this.bytesByComm = SlotTable.open(object, "size_comm", "requested_bytes_by_slot", CommKey::read);
+        this.bytesByComm = SlotTable.open(object, "size_comm", "requested_bytes_by_slot", "requested_bytes_by_comm",
+                CommKey::read);
         this.sizes = object.map("requested_sizes");
         this.unrecordedBytes = object.map("unrecorded_bytes");
         this.unsummedBytes = object.map("unsummed_bytes");
@@ -76,7 +77,7 @@ public final class SizesProbe implements Probe {
         CgroupBytesTotals cgroupSums = CgroupBytesTotals.sumPerCpu(cgroupTotals.lookupPerCpu(0), cgroupTotals.paddedValueSize());
         return new SizesCounts(histogram, bytes.counts(), unrecordedBytes.sumPerCpu(0), unsummedBytes.sumPerCpu(0), byCgroup.counts(),
                 cgroupSums, List.of(
-                        bytesByComm.fill("requested_bytes_by_comm", bytes), // the family's name as a hash map
+                        bytesByComm.fill(bytes),
                         new MapFill(bytesByCgroup.name(), byCgroup.entries(), bytesByCgroup.maxEntries())));
     }
 

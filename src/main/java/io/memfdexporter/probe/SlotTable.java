@@ -25,6 +25,7 @@ public final class SlotTable<K> {
     private static final int TAKEN_OFFSET = 0;
     private static final int WASTED_OFFSET = 8;
 
+    private final String family;
     private final MappedArray table;
     private final MappedArray keys;
     private final MappedArray counts;
@@ -34,15 +35,19 @@ public final class SlotTable<K> {
     private final AtomicReferenceArray<K> known;
 
     /**
+     * @param family  the name the family had as a hash map (calls_by_comm...): still the label of its fill and
+     *                unrecorded series
      * @param table   the single struct slot_table
      * @param keys    slot -> key struct
      * @param counts  slot -> __u64 count, as many entries as keys
      * @param decoder reads one key struct (host byte order)
      */
-    public SlotTable(MappedArray table, MappedArray keys, MappedArray counts, Function<ByteBuffer, K> decoder) {
+    public SlotTable(String family, MappedArray table, MappedArray keys, MappedArray counts,
+                     Function<ByteBuffer, K> decoder) {
         if (keys.entries() != counts.entries()) {
             throw new IllegalArgumentException(keys.name() + " and " + counts.name() + " differ in size");
         }
+        this.family = family;
         this.table = table;
         this.keys = keys;
         this.counts = counts;
@@ -52,11 +57,12 @@ public final class SlotTable<K> {
     }
 
     /**
-     * Opens the slot table bpf/slots.bpf.h declares as {@code SLOT_TABLE(table, ...)} with one of its count arrays.
-     * The object must be loaded.
+     * Opens the slot table bpf/slots.bpf.h declares as {@code SLOT_TABLE(table, ...)} with one of its count arrays,
+     * as the family named {@code family} (see the constructor). The object must be loaded.
      */
-    static <K> SlotTable<K> open(BpfObject object, String table, String counts, Function<ByteBuffer, K> decoder) {
-        return new SlotTable<>(object.map(table + "_slot_table").mmap(), object.map(table + "_slot_keys").mmap(),
+    static <K> SlotTable<K> open(BpfObject object, String table, String counts, String family,
+                                 Function<ByteBuffer, K> decoder) {
+        return new SlotTable<>(family, object.map(table + "_slot_table").mmap(), object.map(table + "_slot_keys").mmap(),
                 object.map(counts).mmap(), decoder);
     }
 
@@ -78,12 +84,17 @@ public final class SlotTable<K> {
         return capacity;
     }
 
+    /** The name the family had as a hash map, the label of its fill and unrecorded series. */
+    String family() {
+        return family;
+    }
+
     /**
-     * The fill of this family under the label its hash map had: the slots taken (keys holding one, and those lost to
+     * The fill of this family under its {@link #family()} label: the slots taken (keys holding one, and those lost to
      * races), so that entries == capacity exactly when new keys go unrecorded, as for a full hash map.
      */
-    MapFill fill(String label, Read<K> read) {
-        return new MapFill(label, read.keys() + read.wasted(), capacity);
+    MapFill fill(Read<K> read) {
+        return new MapFill(family, read.keys() + read.wasted(), capacity);
     }
 
     /** Copies the counts of the slots taken (the only allocation of a read, once every counted key is known). */
